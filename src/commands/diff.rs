@@ -1,0 +1,59 @@
+//! `harness diff RUN --iteration N`: what one iteration changed in the crate.
+
+use std::path::PathBuf;
+
+use crate::cli::{DiffArgs, GlobalArgs};
+use crate::textdiff;
+use crate::transcript::{read_transcript, TRANSCRIPT_FILE};
+
+use super::{UserError, EXIT_OK};
+
+pub fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<u8> {
+    let path = resolve(global, &args.run)?;
+    let transcript = read_transcript(&path)?;
+    let last = transcript.last_iteration();
+    if args.iteration == 0 || args.iteration > last {
+        return Err(UserError(format!(
+            "{}: iteration {} does not exist; the run has iterations 1 to {last}",
+            path.display(),
+            args.iteration
+        ))
+        .into());
+    }
+    let before = transcript.files_at(args.iteration - 1)?;
+    let after = transcript.files_at(args.iteration)?;
+    let mut changed = 0;
+    for (file, new) in &after {
+        let old = before.get(file).map(String::as_str).unwrap_or("");
+        let text = textdiff::unified(old, file, new, file);
+        if !text.is_empty() {
+            changed += 1;
+            print!("{text}");
+        }
+    }
+    eprintln!(
+        "iteration {}: {changed} file(s) changed, {} unchanged",
+        args.iteration,
+        after.len() - changed
+    );
+    Ok(EXIT_OK)
+}
+
+/// A transcript file, a run folder, or a run id in the runs folder.
+fn resolve(global: &GlobalArgs, run: &PathBuf) -> anyhow::Result<PathBuf> {
+    for candidate in [
+        run.clone(),
+        run.join(TRANSCRIPT_FILE),
+        global.runs_dir.join(run).join(TRANSCRIPT_FILE),
+    ] {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    Err(UserError(format!(
+        "no run `{}`: give a run folder, a transcript, or a run id in {}",
+        run.display(),
+        global.runs_dir.display()
+    ))
+    .into())
+}

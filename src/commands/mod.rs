@@ -1,0 +1,77 @@
+//! The commands behind the CLI, and the exit codes they map to.
+//!
+//! Exit codes (documented in the README):
+//! 0 success; 1 the harness itself failed; 2 bad input or usage (unknown LLM, missing key,
+//! malformed transcript); 3 a run ended without a working program (gave up or aborted);
+//! 4 replay drifted from the recording.
+
+mod diff;
+mod generate;
+mod llms;
+mod replay;
+mod report;
+
+pub use diff::diff;
+pub use generate::generate;
+pub use llms::llms;
+pub use replay::replay;
+pub use report::report_errors;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, ReportCommand};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_HARNESS: u8 = 1;
+pub const EXIT_INPUT: u8 = 2;
+pub const EXIT_RUN_FAILED: u8 = 3;
+pub const EXIT_DRIFT: u8 = 4;
+
+/// A mistake in what the user gave us: printed with its chain, exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Generate(args) => generate(&cli.global, &args),
+        Command::Replay(args) => replay(&cli.global, &args),
+        Command::Report(ReportCommand::Errors(args)) => report_errors(&cli.global, &args),
+        Command::Llms => llms(&cli.global),
+        Command::Diff(args) => diff(&cli.global, &args),
+    }
+}
+
+/// The exit code for an error: 2 when the user's input was at fault, 1 otherwise.
+pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
+    let user = error.chain().any(|cause| {
+        cause.is::<UserError>()
+            || cause.is::<crate::config::ConfigError>()
+            || cause.is::<crate::transcript::ReadError>()
+            || cause.is::<crate::llm::BrokenHistory>()
+    });
+    ExitCode::from(if user { EXIT_INPUT } else { EXIT_HARNESS })
+}
+
+/// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed.
+pub(crate) fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.{}.partial", std::process::id()));
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}

@@ -1,0 +1,140 @@
+//! `harness replay`: re-drives recorded runs strictly, or recounts them with `--no-exec`.
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{GlobalArgs, ReplayArgs};
+use crate::llm::ReplayModel;
+use crate::runs::find_transcripts;
+use crate::session::{harness_info, run_session, toolchain_info, SessionConfig, SessionError};
+use crate::transcript::{read_transcript, OutcomeEvent, Transcript, TRANSCRIPT_FILE};
+
+use super::{UserError, EXIT_DRIFT, EXIT_OK};
+
+/// Where replays build, inside the generated folder (never over a real run's crate).
+const REPLAY_DIR: &str = ".replay";
+
+pub fn replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<u8> {
+    let paths = if args.runs.is_empty() {
+        vec![global.runs_dir.clone()]
+    } else {
+        args.runs.clone()
+    };
+    let files = find_transcripts(&paths).map_err(UserError)?;
+    // Read them all first: a malformed file fails before anything runs.
+    let mut transcripts = Vec::new();
+    for file in &files {
+        transcripts.push(read_complete(file)?);
+    }
+    let mut code = EXIT_OK;
+    for transcript in &transcripts {
+        let verdict = if args.no_exec {
+            recount(transcript)
+        } else {
+            replay_one(global, transcript)?
+        };
+        match verdict {
+            Ok(line) => println!("{line}"),
+            Err(report) => {
+                println!("{report}");
+                code = EXIT_DRIFT;
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn read_complete(path: &Path) -> anyhow::Result<Transcript> {
+    let transcript = read_transcript(path)?;
+    if let Some(line) = transcript.partial_tail_line {
+        return Err(UserError(format!(
+            "{}:{line}: the last event is incomplete (the run was interrupted while writing it)",
+            path.display()
+        ))
+        .into());
+    }
+    if transcript.end().is_none() {
+        return Err(UserError(format!(
+            "{}: the run has no end event (it was interrupted), so it cannot be replayed",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(transcript)
+}
+
+/// The recorded outcomes, summarised without building or running anything.
+fn recount(transcript: &Transcript) -> Result<String, String> {
+    let end = transcript.end().expect("checked by read_complete");
+    let rounds = transcript.outcomes().filter(|o| !o.success).count();
+    let diagnostics: usize = transcript.outcomes().map(|o| o.errors.len()).sum();
+    Ok(format!(
+        "{}: {} {:?} after {} iteration(s), {rounds} feedback round(s), {diagnostics} diagnostic(s) (recorded outcomes, not re-executed)",
+        transcript.run_id(),
+        transcript.llm_id(),
+        end.status,
+        end.iterations
+    ))
+}
+
+/// Replays one run; `Ok(Err(report))` when it drifted.
+fn replay_one(
+    global: &GlobalArgs,
+    recorded: &Transcript,
+) -> anyhow::Result<Result<String, String>> {
+    let header = &recorded.header;
+    let target = crate::target::by_id(&header.target.id)
+        .map_err(|e| UserError(format!("{}: {e}", recorded.path.display())))?;
+    let mut model = ReplayModel::from_transcript(recorded)?;
+    let dir: PathBuf = global.generated_dir.join(REPLAY_DIR).join(&header.run_id);
+    // The replay's own transcript is rewritten each time; the crate's build cache is kept.
+    match std::fs::remove_file(dir.join(TRANSCRIPT_FILE)) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
+        _ => {}
+    }
+    let toolchain = toolchain_info(Path::new("."));
+    if toolchain != header.toolchain {
+        eprintln!(
+            "note: {} was recorded with {} and is replayed with {}; compiler messages may differ",
+            header.run_id, header.toolchain.rustc, toolchain.rustc
+        );
+    }
+    let config = SessionConfig {
+        run_id: header.run_id.clone(),
+        target: target.as_ref(),
+        llm: header.llm.clone(),
+        repeat: header.repeat,
+        max_iterations: header.max_iterations,
+        workspace_dir: dir.join("crate"),
+        transcript_path: dir.join(TRANSCRIPT_FILE),
+        harness: harness_info(),
+        toolchain,
+        replay_of: Some(header.run_id.clone()),
+        expected_outcomes: Some(recorded.outcomes().cloned().collect()),
+    };
+    let summary = match run_session(&config, &mut model, &|_, _| {}) {
+        Ok(summary) => summary,
+        Err(SessionError::Drift(drift)) => {
+            return Ok(Err(format!("{}: {drift}", recorded.run_id())));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let recorded_outcomes: Vec<&OutcomeEvent> = recorded.outcomes().collect();
+    let end = recorded.end().expect("checked by read_complete");
+    if summary.status != end.status || summary.outcomes.len() != recorded_outcomes.len() {
+        return Ok(Err(format!(
+            "{}: replay ended {:?} after {} iteration(s), the recording {:?} after {}",
+            recorded.run_id(),
+            summary.status,
+            summary.outcomes.len(),
+            end.status,
+            recorded_outcomes.len()
+        )));
+    }
+    Ok(Ok(format!(
+        "{}: {} replayed identically: {:?} after {} iteration(s)",
+        recorded.run_id(),
+        recorded.llm_id(),
+        summary.status,
+        summary.iterations
+    )))
+}

@@ -1,0 +1,323 @@
+//! Runs one child process with a cleared environment, a wall-clock limit and capped output.
+//!
+//! The child starts in a process group of its own; on timeout the whole group is killed, so a
+//! build script's or a program's children die with it. Each output stream is drained on its own
+//! thread, so a noisy child can never block on a full pipe; bytes past the cap are read and
+//! dropped. A timeout is a *result* (`ProcessOutput::exit.timed_out`), not an error: `Err` means
+//! the process could not be started at all.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::diagnostics::ExitInfo;
+
+/// Host variables a child may inherit. Everything else, API keys first of all, is withheld.
+pub const ENV_ALLOW_LIST: &[&str] = &[
+    "PATH",
+    "HOME",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+];
+
+/// How long to wait for the output pipes to close after the child itself has ended. A
+/// grandchild that escaped the process group may hold them open; its output is then cut here.
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ProcessSpec {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub cwd: PathBuf,
+    /// Variables set on top of the allow-listed host ones.
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// Bytes kept per stream; the rest is drained and dropped.
+    pub output_cap: usize,
+}
+
+impl ProcessSpec {
+    pub fn new(program: impl Into<OsString>, cwd: impl Into<PathBuf>) -> Self {
+        ProcessSpec {
+            program: program.into(),
+            args: Vec::new(),
+            cwd: cwd.into(),
+            env: Vec::new(),
+            timeout: Duration::from_secs(60),
+            output_cap: 1 << 20,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn output_cap(mut self, bytes: usize) -> Self {
+        self.output_cap = bytes;
+        self
+    }
+}
+
+/// What a finished (or killed) child left.
+#[derive(Debug, Clone)]
+pub struct ProcessOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit: ExitInfo,
+    pub duration: Duration,
+}
+
+impl ProcessOutput {
+    pub fn success(&self) -> bool {
+        self.exit.code == Some(0) && !self.exit.timed_out
+    }
+}
+
+/// The process could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("could not start `{program}` in {cwd}")]
+    Spawn {
+        program: String,
+        cwd: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("could not wait for `{program}`")]
+    Wait {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+struct Captured {
+    bytes: Vec<u8>,
+    truncated: bool,
+}
+
+fn drain(
+    mut stream: impl Read + Send + 'static,
+    cap: usize,
+    done: mpsc::Sender<()>,
+) -> Arc<Mutex<Captured>> {
+    let captured = Arc::new(Mutex::new(Captured {
+        bytes: Vec::new(),
+        truncated: false,
+    }));
+    let sink = Arc::clone(&captured);
+    thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        loop {
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let mut captured = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    let room = cap.saturating_sub(captured.bytes.len());
+                    captured.bytes.extend_from_slice(&buffer[..n.min(room)]);
+                    if n > room {
+                        captured.truncated = true;
+                    }
+                }
+            }
+        }
+        let _ = done.send(());
+    });
+    captured
+}
+
+fn take(captured: &Arc<Mutex<Captured>>) -> (String, bool) {
+    let captured = captured.lock().unwrap_or_else(|p| p.into_inner());
+    (
+        String::from_utf8_lossy(&captured.bytes).into_owned(),
+        captured.truncated,
+    )
+}
+
+/// Runs the process to completion or to its timeout.
+pub fn run_process(spec: &ProcessSpec) -> Result<ProcessOutput, ExecError> {
+    let program = spec.program.to_string_lossy().into_owned();
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for key in ENV_ALLOW_LIST {
+        if let Some(value) = std::env::var_os(key) {
+            command.env(key, value);
+        }
+    }
+    for (key, value) in &spec.env {
+        command.env(key, value);
+    }
+
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|source| ExecError::Spawn {
+        program: program.clone(),
+        cwd: spec.cwd.clone(),
+        source,
+    })?;
+    let pid = child.id() as libc::pid_t;
+    let (done_tx, done_rx) = mpsc::channel();
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| drain(s, spec.output_cap, done_tx.clone()));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| drain(s, spec.output_cap, done_tx.clone()));
+    drop(done_tx);
+
+    let (exit_tx, exit_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = exit_tx.send(child.wait());
+    });
+    let mut timed_out = false;
+    let status = match exit_rx.recv_timeout(spec.timeout) {
+        Ok(status) => status,
+        Err(_) => {
+            timed_out = true;
+            kill_group(pid);
+            exit_rx
+                .recv()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the waiting thread ended early")))
+        }
+    }
+    .map_err(|source| ExecError::Wait {
+        program: program.clone(),
+        source,
+    })?;
+    // Children left in the group (a program's workers, a build script's helpers) go too.
+    kill_group(pid);
+    let duration = started.elapsed();
+
+    let deadline = Instant::now() + PIPE_GRACE;
+    let streams = usize::from(stdout.is_some()) + usize::from(stderr.is_some());
+    for _ in 0..streams {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if done_rx.recv_timeout(left).is_err() {
+            break;
+        }
+    }
+    let (stdout, out_truncated) = stdout.as_ref().map(take).unwrap_or_default();
+    let (stderr, err_truncated) = stderr.as_ref().map(take).unwrap_or_default();
+
+    Ok(ProcessOutput {
+        stdout,
+        stderr,
+        exit: ExitInfo {
+            code: status.code(),
+            signal: status.signal(),
+            timed_out,
+            output_truncated: out_truncated || err_truncated,
+        },
+        duration,
+    })
+}
+
+fn kill_group(pid: libc::pid_t) {
+    // SAFETY: kill(2) with a negative pid signals the process group we created for the child;
+    // it has no memory-safety preconditions. An ESRCH (group already gone) is fine.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> ProcessSpec {
+        ProcessSpec::new("/bin/sh", std::env::temp_dir())
+            .arg("-c")
+            .arg(script)
+    }
+
+    #[test]
+    fn captures_output_and_exit_code() {
+        let out = run_process(&sh("echo out; echo err >&2; exit 3")).unwrap();
+        assert_eq!(out.stdout, "out\n");
+        assert_eq!(out.stderr, "err\n");
+        assert_eq!(out.exit.code, Some(3));
+        assert!(!out.exit.timed_out);
+        assert!(!out.success());
+    }
+
+    #[test]
+    fn environment_is_cleared_to_the_allow_list() {
+        // A variable the harness itself has (cargo sets it for tests) must not reach the child.
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some());
+        let out = run_process(&sh("env").env("EXTRA", "1")).unwrap();
+        let names: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.split('=').next())
+            .collect();
+        assert!(names.contains(&"EXTRA"));
+        assert!(!names.contains(&"CARGO_PKG_NAME"), "{names:?}");
+        for name in names {
+            assert!(
+                name == "EXTRA"
+                    || name == "PWD"
+                    || name == "SHLVL"
+                    || name == "_"
+                    || ENV_ALLOW_LIST.contains(&name),
+                "unexpected variable {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        // Both children block forever; the background one would keep the pipes open if it survived.
+        let spec = sh("tail -f /dev/null & tail -f /dev/null").timeout(Duration::from_millis(200));
+        let started = Instant::now();
+        let out = run_process(&spec).unwrap();
+        assert!(out.exit.timed_out);
+        assert_eq!(out.exit.signal, Some(libc::SIGKILL));
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn output_is_capped_but_fully_drained() {
+        let spec = sh("head -c 1000000 /dev/zero | tr '\\0' x; echo done >&2").output_cap(1000);
+        let out = run_process(&spec).unwrap();
+        assert_eq!(out.stdout.len(), 1000);
+        assert!(out.exit.output_truncated);
+        assert_eq!(out.stderr, "done\n");
+        assert_eq!(out.exit.code, Some(0));
+    }
+
+    #[test]
+    fn missing_program_is_an_error() {
+        let err = run_process(&ProcessSpec::new("/nonexistent/program", "/")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/program"));
+    }
+}

@@ -1,0 +1,22 @@
+//! `harness`: benchmarks LLMs as programmers on one realistic task, mechanically and replayably.
+//!
+//! See `ARCHITECTURE.md` for the map. The binary (`src/main.rs`) only parses, sets up logging,
+//! dispatches to `commands` and maps errors to exit codes.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod diagnostics;
+pub mod exec;
+pub mod extract;
+pub mod llm;
+pub mod progress;
+pub mod prompt;
+pub mod report;
+pub mod runs;
+pub mod session;
+pub mod target;
+pub mod taxonomy;
+pub mod textdiff;
+pub mod transcript;
+pub mod workspace;

@@ -1,0 +1,541 @@
+//! The client for OpenAI's chat-completions API and the many servers that copy its wire format.
+//!
+//! One client serves OpenAI, vLLM, Ollama, the llama.cpp server, OpenRouter, DeepSeek, xAI,
+//! Mistral and Together: they differ only in base URL, key and model names. It sends one
+//! non-streamed `POST {base_url}/chat/completions` per call and never retries: a failed call comes
+//! back as an error after exactly one request, and retrying is the caller's decision.
+
+use std::time::{Duration, Instant};
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::{ApiError, OpenAIError};
+use async_openai::middleware::ReqwestService;
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest,
+};
+use async_openai::Client;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, Reply, Role, Usage};
+
+/// How much of an unexpected body goes into an error message.
+const BODY_SNIPPET_CHARS: usize = 500;
+
+/// A `ChatModel` that calls an OpenAI-compatible chat-completions endpoint.
+///
+/// It is synchronous to its callers: it owns a current-thread tokio runtime and blocks on each
+/// call, so it must not be called from inside another async runtime. The API key never appears
+/// in its `Debug` output, its errors or its logs.
+pub struct OpenAiModel {
+    base_url: String,
+    /// Kept only to scrub it from any text a server sends back.
+    api_key: Option<String>,
+    request_timeout: Duration,
+    client: Client<OpenAIConfig>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl OpenAiModel {
+    /// A client for the API at `base_url` (e.g. `https://api.openai.com/v1` or
+    /// `http://localhost:11434/v1`). `api_key: None` is for local servers that need none.
+    /// `request_timeout` bounds each whole call, from connecting to the last byte of the answer.
+    pub fn new(
+        base_url: &str,
+        api_key: Option<String>,
+        request_timeout: Duration,
+    ) -> Result<Self, LlmError> {
+        let base_url = base_url.trim().trim_end_matches('/').to_owned();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(invalid_setup(
+                &base_url,
+                "the base URL must start with http:// or https://".to_owned(),
+            ));
+        }
+        // Keys are read from files and environment variables, where stray whitespace is common;
+        // an empty key means there is none.
+        let api_key = api_key
+            .map(|key| key.trim().to_owned())
+            .filter(|key| !key.is_empty());
+        if let Some(key) = &api_key {
+            // async-openai panics on a key that cannot go into a header; refuse it here instead,
+            // without repeating it.
+            if !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+                return Err(invalid_setup(
+                    &base_url,
+                    "the API key contains characters that cannot be sent in an HTTP header"
+                        .to_owned(),
+                ));
+            }
+        }
+
+        // Every setting is given explicitly: `OpenAIConfig::new()` would otherwise pick up
+        // OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID from the environment and send them
+        // to whatever base URL this is. Without a key async-openai still sends an
+        // `Authorization: Bearer` header, but an empty one; `Config` cannot drop it without
+        // naming reqwest's and secrecy's types.
+        let config = OpenAIConfig::new()
+            .with_api_base(base_url.as_str())
+            .with_api_key(api_key.clone().unwrap_or_default())
+            .with_org_id("")
+            .with_project_id("");
+        // The client async-openai builds by default wraps reqwest in its `OpenAIRetryLayer`,
+        // which resends 429s, 5xx answers and failed connections up to three times with
+        // backoff, sleeping for `Retry-After` seconds. Retrying belongs to the caller, so the
+        // requests go through the bare reqwest service instead, which sends each exactly once.
+        let client = Client::with_config(config).with_http_service(ReqwestService::default());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| LlmError::Transport {
+                base_url: base_url.clone(),
+                source: Box::new(source),
+            })?;
+        Ok(OpenAiModel {
+            base_url,
+            api_key,
+            request_timeout,
+            client,
+            runtime,
+        })
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    async fn send(&self, body: &WireRequest<'_>) -> Result<WireResponse, LlmError> {
+        // The timeout wraps the whole call rather than being set on a reqwest client: building
+        // one would need reqwest as a direct dependency, and this also covers reading the body.
+        let chat = self.client.chat();
+        let call = chat.create_byot::<_, WireResponse>(body);
+        match tokio::time::timeout(self.request_timeout, call).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(self.map_error(error)),
+            Err(_elapsed) => Err(LlmError::Transport {
+                base_url: self.base_url.clone(),
+                source: Box::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no complete answer within {:?}", self.request_timeout),
+                )),
+            }),
+        }
+    }
+
+    fn map_error(&self, error: OpenAIError) -> LlmError {
+        match error {
+            OpenAIError::ApiError(response) => {
+                let status = response.status_code;
+                // async-openai parses the error object of a 4xx answer, but hands over the body
+                // of a 5xx answer unparsed, since OpenAI does not promise JSON there.
+                let detail = if status.is_server_error() {
+                    describe_error_body(&response.api_error.message)
+                } else {
+                    describe_api_error(&response.api_error)
+                };
+                let reason = status.canonical_reason().unwrap_or("");
+                self.api_error(format!("HTTP {} {reason}: {detail}", status.as_u16()))
+            }
+            // A body that is not what we expect: either a success that is not a chat
+            // completion, or an error in a shape async-openai does not know (OpenRouter's
+            // numeric codes, FastAPI's `detail`). The status is lost by then.
+            OpenAIError::JSONDeserialize(error, body) => {
+                match serde_json::from_str(&body)
+                    .ok()
+                    .and_then(|v| error_message(&v))
+                {
+                    Some(message) => self.api_error(message),
+                    None => self.bad_answer(format!(
+                        "the body is neither a chat completion nor an error object ({error}): {}",
+                        snippet(&body)
+                    )),
+                }
+            }
+            OpenAIError::Reqwest(source) => LlmError::Transport {
+                base_url: self.base_url.clone(),
+                source: Box::new(source),
+            },
+            // Building the request or a middleware layer failed; either way nothing usable
+            // came back from the network.
+            other => LlmError::Transport {
+                base_url: self.base_url.clone(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    fn to_reply(&self, response: WireResponse) -> Result<Reply, LlmError> {
+        // OpenRouter, among others, reports some upstream failures as a 200 with an error object.
+        if let Some(error) = &response.error {
+            let message = error_message(&serde_json::json!({ "error": error }))
+                .unwrap_or_else(|| snippet(&error.to_string()));
+            return Err(self.api_error(format!("the answer carried an error: {message}")));
+        }
+        let Some(choice) = response.choices.into_iter().next() else {
+            return Err(self.bad_answer("the answer has no choices".to_owned()));
+        };
+        let message = choice.message.unwrap_or_default();
+        let refusal = message.refusal.filter(|refusal| !refusal.is_empty());
+        let text = match message.content.as_ref().and_then(content_text) {
+            Some(text) => text,
+            None if refusal.is_some() => String::new(),
+            None => {
+                return Err(self.bad_answer("the first choice has no message content".to_owned()))
+            }
+        };
+        Ok(Reply {
+            text,
+            finish_reason: finish_reason(choice.finish_reason),
+            usage: response.usage.map(|usage| Usage {
+                input_tokens: usage.prompt_tokens.unwrap_or(0),
+                output_tokens: usage.completion_tokens.unwrap_or(0),
+            }),
+            model: response.model,
+            refusal,
+        })
+    }
+
+    fn api_error(&self, message: String) -> LlmError {
+        LlmError::Api {
+            base_url: self.base_url.clone(),
+            message: self.redact(message),
+        }
+    }
+
+    fn bad_answer(&self, detail: String) -> LlmError {
+        LlmError::BadAnswer {
+            base_url: self.base_url.clone(),
+            detail: self.redact(detail),
+        }
+    }
+
+    /// Servers and proxies sometimes echo the request back in an error; the key must not follow.
+    fn redact(&self, text: String) -> String {
+        match &self.api_key {
+            Some(key) if text.contains(key.as_str()) => text.replace(key.as_str(), "[redacted]"),
+            _ => text,
+        }
+    }
+}
+
+impl ChatModel for OpenAiModel {
+    fn complete(&mut self, iteration: u32, request: &ChatRequest) -> Result<Reply, LlmError> {
+        let body = wire_request(request);
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let request_bytes = serde_json::to_vec(&body).map_or(0, |bytes| bytes.len());
+            tracing::debug!(
+                base_url = %self.base_url,
+                model = %request.model,
+                iteration,
+                messages = request.messages.len(),
+                request_bytes,
+                "sending chat completion request"
+            );
+        }
+        let started = Instant::now();
+        let result = self
+            .runtime
+            .block_on(self.send(&body))
+            .and_then(|response| self.to_reply(response));
+        tracing::debug!(
+            base_url = %self.base_url,
+            iteration,
+            latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ok = result.is_ok(),
+            "chat completion request finished"
+        );
+        result
+    }
+}
+
+impl std::fmt::Debug for OpenAiModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiModel")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The request body: async-openai's typed request, plus `reasoning_effort` verbatim.
+///
+/// async-openai types `reasoning_effort` as an enum of the values OpenAI knows today; providers
+/// accept others, so the string goes as given and the provider judges it, answering an error
+/// that reaches the user as `LlmError::Api`.
+#[derive(Debug, Serialize)]
+struct WireRequest<'a> {
+    #[serde(flatten)]
+    typed: CreateChatCompletionRequest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<&'a str>,
+}
+
+fn wire_request(request: &ChatRequest) -> WireRequest<'_> {
+    let params = &request.params;
+    // OpenAI marks `seed` deprecated, but it still honours it, and vLLM, llama.cpp and Ollama
+    // use it to make sampling reproducible.
+    #[allow(deprecated)]
+    let typed = CreateChatCompletionRequest {
+        model: request.model.clone(),
+        messages: request.messages.iter().map(to_openai_message).collect(),
+        temperature: params.temperature,
+        top_p: params.top_p,
+        // `max_completion_tokens`, not the older `max_tokens`: OpenAI rejects `max_tokens` for
+        // its reasoning models (o1, o3, gpt-5...) and accepts `max_completion_tokens` for every
+        // model, and it counts reasoning tokens too. Current vLLM, llama.cpp, Ollama and the
+        // hosted providers accept it as well.
+        max_completion_tokens: params.max_tokens,
+        seed: params.seed,
+        ..Default::default()
+    };
+    WireRequest {
+        typed,
+        reasoning_effort: params.reasoning_effort.as_deref(),
+    }
+}
+
+fn to_openai_message(message: &ChatMessage) -> ChatCompletionRequestMessage {
+    let content = message.content.clone();
+    match message.role {
+        Role::System => ChatCompletionRequestSystemMessage::from(content).into(),
+        Role::User => ChatCompletionRequestUserMessage::from(content).into(),
+        Role::Assistant => ChatCompletionRequestAssistantMessage::from(content).into(),
+    }
+}
+
+/// The answer, read leniently: the compatible servers leave out fields OpenAI always sends
+/// (`id`, `created`, `usage`) and send finish reasons OpenAI never does (`abort`,
+/// `model_length`, `insufficient_system_resource`), and neither should lose a reply.
+#[derive(Debug, Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<WireChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireMessage {
+    /// A string from most servers; an array of typed parts from some (Mistral's reasoning
+    /// models); null when the model refused or called a tool.
+    #[serde(default)]
+    content: Option<Value>,
+    #[serde(default)]
+    refusal: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+}
+
+/// The text of a message's content: a string, or the `text` parts of an array joined.
+fn content_text(content: &Value) -> Option<String> {
+    match content {
+        Value::String(text) => Some(text.clone()),
+        Value::Array(parts) => Some(
+            parts
+                .iter()
+                .filter(|part| part.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|part| part.get("text").and_then(Value::as_str))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// An absent finish reason becomes `Other("")`: the reply is still usable.
+fn finish_reason(reason: Option<String>) -> FinishReason {
+    match reason.as_deref() {
+        Some("stop") => FinishReason::Stop,
+        Some("length") => FinishReason::Length,
+        Some("content_filter") => FinishReason::ContentFilter,
+        _ => FinishReason::Other(reason.unwrap_or_default()),
+    }
+}
+
+/// OpenAI's error object as one line: the message, then its type and code where given.
+fn describe_api_error(error: &ApiError) -> String {
+    let code = error
+        .code
+        .as_deref()
+        .map(|code| Value::String(code.to_owned()));
+    describe(&error.message, error.r#type.as_deref(), code.as_ref())
+}
+
+fn describe(message: &str, kind: Option<&str>, code: Option<&Value>) -> String {
+    let mut labels = Vec::new();
+    if let Some(kind) = kind.filter(|kind| !kind.is_empty()) {
+        labels.push(format!("type {kind}"));
+    }
+    match code {
+        Some(Value::String(code)) if !code.is_empty() => labels.push(format!("code {code}")),
+        Some(Value::Number(code)) => labels.push(format!("code {code}")),
+        _ => {}
+    }
+    if labels.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message} ({})", labels.join(", "))
+    }
+}
+
+/// The provider's message from an error body: OpenAI's object where it is one, else the body.
+fn describe_error_body(body: &str) -> String {
+    if body.trim().is_empty() {
+        return "the body is empty".to_owned();
+    }
+    serde_json::from_str(body)
+        .ok()
+        .and_then(|value| error_message(&value))
+        .unwrap_or_else(|| snippet(body))
+}
+
+/// The message of an error body in any of the shapes compatible servers use: OpenAI's
+/// `{"error": {"message", "type", "code"}}` (with a numeric code at OpenRouter),
+/// `{"error": "..."}`, vLLM's older `{"object": "error", "message"}` and FastAPI's
+/// `{"detail": ...}`. `None` when the body is none of these.
+fn error_message(body: &Value) -> Option<String> {
+    match body.get("error") {
+        Some(Value::Object(error)) => {
+            let message = match error.get("message") {
+                Some(Value::String(message)) => message.clone(),
+                _ => snippet(&Value::Object(error.clone()).to_string()),
+            };
+            let kind = error.get("type").and_then(Value::as_str);
+            Some(describe(&message, kind, error.get("code")))
+        }
+        Some(Value::String(message)) => Some(message.clone()),
+        _ if body.get("object").and_then(Value::as_str) == Some("error") => {
+            let message = body.get("message").and_then(Value::as_str)?;
+            Some(describe(
+                message,
+                body.get("type").and_then(Value::as_str),
+                body.get("code"),
+            ))
+        }
+        _ => match body.get("detail")? {
+            Value::String(detail) => Some(detail.clone()),
+            detail => Some(snippet(&detail.to_string())),
+        },
+    }
+}
+
+/// The start of a body, cut at a character boundary.
+fn snippet(body: &str) -> String {
+    let body = body.trim();
+    match body.char_indices().nth(BODY_SNIPPET_CHARS) {
+        Some((cut, _)) => format!("{}...", &body[..cut]),
+        None => body.to_owned(),
+    }
+}
+
+fn invalid_setup(base_url: &str, problem: String) -> LlmError {
+    LlmError::Transport {
+        base_url: base_url.to_owned(),
+        source: Box::new(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            problem,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::SamplingParams;
+    use super::*;
+
+    #[test]
+    fn finish_reasons_map_and_unknown_ones_stay_verbatim() {
+        let map = |reason: &str| finish_reason(Some(reason.to_owned()));
+        assert_eq!(map("stop"), FinishReason::Stop);
+        assert_eq!(map("length"), FinishReason::Length);
+        assert_eq!(map("content_filter"), FinishReason::ContentFilter);
+        assert_eq!(map("tool_calls"), FinishReason::Other("tool_calls".into()));
+        assert_eq!(finish_reason(None), FinishReason::Other(String::new()));
+    }
+
+    #[test]
+    fn content_may_be_a_string_or_text_parts() {
+        assert_eq!(content_text(&Value::from("hi")).as_deref(), Some("hi"));
+        let parts = serde_json::json!([
+            {"type": "thinking", "thinking": [{"type": "text", "text": "hmm"}]},
+            {"type": "text", "text": "fn main() {}"}
+        ]);
+        assert_eq!(content_text(&parts).as_deref(), Some("fn main() {}"));
+        assert_eq!(content_text(&Value::Null), None);
+    }
+
+    #[test]
+    fn error_messages_are_found_in_every_known_shape() {
+        let openai = serde_json::json!({"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}});
+        assert_eq!(
+            error_message(&openai).as_deref(),
+            Some("bad key (type invalid_request_error, code invalid_api_key)")
+        );
+        let openrouter = serde_json::json!({"error": {"message": "no credits", "code": 402}});
+        assert_eq!(
+            error_message(&openrouter).as_deref(),
+            Some("no credits (code 402)")
+        );
+        let plain = serde_json::json!({"error": "model 'x' not found"});
+        assert_eq!(
+            error_message(&plain).as_deref(),
+            Some("model 'x' not found")
+        );
+        let vllm = serde_json::json!({"object": "error", "message": "no such model", "type": "NotFoundError", "code": 404});
+        assert_eq!(
+            error_message(&vllm).as_deref(),
+            Some("no such model (type NotFoundError, code 404)")
+        );
+        let fastapi = serde_json::json!({"detail": "Not Found"});
+        assert_eq!(error_message(&fastapi).as_deref(), Some("Not Found"));
+        assert_eq!(error_message(&serde_json::json!({"choices": []})), None);
+    }
+
+    #[test]
+    fn snippets_cut_long_bodies_at_a_character_boundary() {
+        let long = "é".repeat(BODY_SNIPPET_CHARS + 10);
+        let cut = snippet(&long);
+        assert_eq!(cut.chars().count(), BODY_SNIPPET_CHARS + 3);
+        assert!(cut.ends_with("..."));
+        assert_eq!(snippet("  short  "), "short");
+    }
+
+    #[test]
+    fn the_request_sends_max_completion_tokens_and_effort_verbatim() {
+        let request = ChatRequest {
+            model: "o3".into(),
+            messages: vec![ChatMessage::user("hi")],
+            params: SamplingParams {
+                max_tokens: Some(100),
+                reasoning_effort: Some("extreme".into()),
+                ..Default::default()
+            },
+        };
+        let body = serde_json::to_value(wire_request(&request)).unwrap();
+        assert_eq!(body["max_completion_tokens"], 100);
+        assert_eq!(body["reasoning_effort"], "extreme");
+        assert!(body.get("max_tokens").is_none());
+        assert!(body.get("temperature").is_none());
+    }
+}

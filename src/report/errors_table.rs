@@ -1,0 +1,157 @@
+//! The error-count table: per LLM, how its runs went and which errors it made.
+//!
+//! Errors are counted two ways, as in `ARCHITECTURE.md`: *rounds* (the study's unit: one
+//! failing iteration fed back is one error, filed under its most relevant error's category)
+//! and *diagnostics* (every individual classified error in those rounds). Infrastructure errors
+//! are never counted against an LLM.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::LlmSpec;
+use crate::taxonomy::Category;
+use crate::transcript::{EndStatus, Event, Transcript};
+
+/// One row per LLM.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LlmRow {
+    pub llm: String,
+    /// A scripted test fixture, not a real LLM.
+    pub fixture: bool,
+    pub runs: u32,
+    pub succeeded: u32,
+    pub succeeded_first_try: u32,
+    pub gave_up: u32,
+    /// Stopped by an infrastructure failure (API outage, missing toolchain).
+    pub aborted: u32,
+    /// No `end` event: the run was interrupted.
+    pub incomplete: u32,
+    /// Feedback rounds per run, over runs that ended (succeeded or gave up).
+    pub rounds_mean: f64,
+    pub rounds_max: u32,
+    pub rounds_total: u32,
+    pub diagnostics_total: u32,
+    /// Rounds by the category of their most relevant error.
+    pub rounds_by_category: BTreeMap<Category, u32>,
+    /// Individual diagnostics by category.
+    pub diagnostics_by_category: BTreeMap<Category, u32>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// US dollars, where the registry entry has a price.
+    pub cost_usd: Option<f64>,
+    pub wall_seconds: f64,
+}
+
+/// The whole table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ErrorTable {
+    pub rows: Vec<LlmRow>,
+}
+
+impl ErrorTable {
+    /// The categories that occur anywhere in the table, in taxonomy order.
+    pub fn categories_present(&self) -> Vec<Category> {
+        Category::ALL
+            .into_iter()
+            .filter(|c| {
+                self.rows.iter().any(|r| {
+                    r.diagnostics_by_category.contains_key(c)
+                        || r.rounds_by_category.contains_key(c)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Builds the table from transcripts, rows ordered by LLM id.
+pub fn aggregate(transcripts: &[Transcript]) -> ErrorTable {
+    let mut rows: BTreeMap<String, (LlmRow, Vec<u32>, Option<LlmSpec>)> = BTreeMap::new();
+    for transcript in transcripts {
+        let spec = &transcript.header.llm;
+        let (row, rounds, _) = rows.entry(spec.id.clone()).or_insert_with(|| {
+            (
+                LlmRow {
+                    llm: spec.id.clone(),
+                    fixture: spec.is_fixture(),
+                    ..Default::default()
+                },
+                Vec::new(),
+                Some(spec.clone()),
+            )
+        });
+        add_run(row, rounds, transcript);
+    }
+    ErrorTable {
+        rows: rows
+            .into_values()
+            .map(|(mut row, rounds, _)| {
+                row.rounds_max = rounds.iter().copied().max().unwrap_or(0);
+                row.rounds_mean = if rounds.is_empty() {
+                    0.0
+                } else {
+                    rounds.iter().sum::<u32>() as f64 / rounds.len() as f64
+                };
+                row
+            })
+            .collect(),
+    }
+}
+
+fn add_run(row: &mut LlmRow, rounds_per_run: &mut Vec<u32>, transcript: &Transcript) {
+    row.runs += 1;
+    let mut rounds = 0u32;
+    for outcome in transcript.outcomes() {
+        let charged: Vec<_> = outcome
+            .errors
+            .iter()
+            .filter(|e| e.category.charged_to_llm())
+            .collect();
+        if let Some(first) = charged.first() {
+            rounds += 1;
+            *row.rounds_by_category.entry(first.category).or_default() += 1;
+        }
+        for error in &charged {
+            row.diagnostics_total += 1;
+            *row.diagnostics_by_category
+                .entry(error.category)
+                .or_default() += 1;
+        }
+    }
+    row.rounds_total += rounds;
+    let mut input = 0u64;
+    let mut output = 0u64;
+    for event in &transcript.events {
+        if let Event::Reply(reply) = event {
+            if let Some(usage) = reply.usage {
+                input += usage.input_tokens;
+                output += usage.output_tokens;
+            }
+        }
+    }
+    row.input_tokens += input;
+    row.output_tokens += output;
+    if let Some(price) = &transcript.header.llm.price {
+        *row.cost_usd.get_or_insert(0.0) += price.cost(input, output);
+    }
+    match transcript.end() {
+        Some(end) => {
+            row.wall_seconds += end.wall_ms as f64 / 1000.0;
+            match end.status {
+                EndStatus::Succeeded => {
+                    row.succeeded += 1;
+                    if end.iterations == 1 {
+                        row.succeeded_first_try += 1;
+                    }
+                    rounds_per_run.push(rounds);
+                }
+                EndStatus::GaveUp => {
+                    row.gave_up += 1;
+                    rounds_per_run.push(rounds);
+                }
+                EndStatus::Aborted => row.aborted += 1,
+            }
+        }
+        None => row.incomplete += 1,
+    }
+}

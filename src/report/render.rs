@@ -1,0 +1,143 @@
+//! Renders the error-count table as Markdown, CSV or JSON. Pure: text in memory, no I/O.
+
+use std::fmt::Write;
+
+use super::errors_table::{ErrorTable, LlmRow};
+
+/// An output format for tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Markdown,
+    Csv,
+    Json,
+}
+
+fn label(row: &LlmRow) -> String {
+    if row.fixture {
+        format!("{} †", row.llm)
+    } else {
+        row.llm.clone()
+    }
+}
+
+fn cost(row: &LlmRow) -> String {
+    row.cost_usd
+        .map_or("n/a".to_string(), |c| format!("{c:.4}"))
+}
+
+/// Two Markdown tables: the runs, then the errors by category as `rounds (diagnostics)`.
+pub fn render_markdown(table: &ErrorTable) -> String {
+    let mut out = String::new();
+    out.push_str("| LLM | runs | succeeded | first try | gave up | aborted | incomplete | rounds mean | rounds max | rounds | diagnostics | input tokens | output tokens | cost (USD) | wall (s) |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for row in &table.rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            label(row),
+            row.runs,
+            row.succeeded,
+            row.succeeded_first_try,
+            row.gave_up,
+            row.aborted,
+            row.incomplete,
+            row.rounds_mean,
+            row.rounds_max,
+            row.rounds_total,
+            row.diagnostics_total,
+            row.input_tokens,
+            row.output_tokens,
+            cost(row),
+            row.wall_seconds,
+        );
+    }
+    let categories = table.categories_present();
+    if !categories.is_empty() {
+        out.push_str("\nErrors by category: rounds (individual diagnostics).\n\n| LLM |");
+        for category in &categories {
+            let _ = write!(out, " {category} |");
+        }
+        out.push_str("\n|---|");
+        for _ in &categories {
+            out.push_str("---:|");
+        }
+        out.push('\n');
+        for row in &table.rows {
+            let _ = write!(out, "| {} |", label(row));
+            for category in &categories {
+                let rounds = row.rounds_by_category.get(category).copied().unwrap_or(0);
+                let diagnostics = row
+                    .diagnostics_by_category
+                    .get(category)
+                    .copied()
+                    .unwrap_or(0);
+                let _ = write!(out, " {rounds} ({diagnostics}) |");
+            }
+            out.push('\n');
+        }
+    }
+    if table.rows.iter().any(|r| r.fixture) {
+        out.push_str("\n† a scripted test fixture, not an LLM.\n");
+    }
+    out
+}
+
+/// One CSV row per LLM; a `rounds:<category>` and a `diagnostics:<category>` column for every
+/// category of the taxonomy, so files from different runs line up.
+pub fn render_csv(table: &ErrorTable) -> String {
+    let mut out = String::from("llm,fixture,runs,succeeded,succeeded_first_try,gave_up,aborted,incomplete,rounds_mean,rounds_max,rounds_total,diagnostics_total,input_tokens,output_tokens,cost_usd,wall_seconds");
+    for category in crate::taxonomy::Category::ALL {
+        let _ = write!(out, ",rounds:{category},diagnostics:{category}");
+    }
+    out.push('\n');
+    for row in &table.rows {
+        let _ = write!(
+            out,
+            "{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{:.3}",
+            csv_field(&row.llm),
+            row.fixture,
+            row.runs,
+            row.succeeded,
+            row.succeeded_first_try,
+            row.gave_up,
+            row.aborted,
+            row.incomplete,
+            row.rounds_mean,
+            row.rounds_max,
+            row.rounds_total,
+            row.diagnostics_total,
+            row.input_tokens,
+            row.output_tokens,
+            row.cost_usd.map_or(String::new(), |c| format!("{c:.6}")),
+            row.wall_seconds,
+        );
+        for category in crate::taxonomy::Category::ALL {
+            let _ = write!(
+                out,
+                ",{},{}",
+                row.rounds_by_category.get(&category).copied().unwrap_or(0),
+                row.diagnostics_by_category
+                    .get(&category)
+                    .copied()
+                    .unwrap_or(0)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The table as pretty JSON.
+pub fn render_json(table: &ErrorTable) -> String {
+    let mut text = serde_json::to_string_pretty(table).unwrap_or_else(|_| "{}".to_string());
+    text.push('\n');
+    text
+}

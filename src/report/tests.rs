@@ -1,0 +1,114 @@
+//! Snapshot tests of the error-count table, built from the committed fixture recording.
+
+use std::path::Path;
+
+use crate::llm::{FinishReason, Usage};
+use crate::transcript::{EndEvent, EndStatus, Event, OutcomeEvent, ReplyEvent, Transcript};
+
+use super::*;
+
+fn fixture() -> Transcript {
+    let text = include_str!("../../tests/fixtures/runs/fixture-scripted-stats/transcript.yaml");
+    let mut transcript =
+        crate::transcript::parse_transcript(text, Path::new("fixture.yaml")).unwrap();
+    set_wall(&mut transcript, 2_500);
+    transcript
+}
+
+fn set_wall(transcript: &mut Transcript, wall_ms: u64) {
+    for event in &mut transcript.events {
+        if let Event::End(end) = event {
+            end.wall_ms = wall_ms;
+        }
+    }
+}
+
+/// A one-iteration success by a made-up non-fixture LLM, and one that gave up.
+fn others() -> Vec<Transcript> {
+    let mut first_try = fixture();
+    first_try.header.llm.id = "example-llm".into();
+    first_try.events = vec![
+        Event::Reply(ReplyEvent {
+            iteration: 1,
+            text: String::new(),
+            finish_reason: FinishReason::Stop,
+            usage: Some(Usage {
+                input_tokens: 1_000_000,
+                output_tokens: 10,
+            }),
+            latency_ms: 1,
+            model: None,
+            refusal: None,
+        }),
+        Event::Outcome(OutcomeEvent {
+            iteration: 1,
+            success: true,
+            errors: vec![],
+        }),
+        Event::End(EndEvent {
+            status: EndStatus::Succeeded,
+            iterations: 1,
+            reason: None,
+            finished_at: String::new(),
+            wall_ms: 1_000,
+        }),
+    ];
+    let mut gave_up = fixture();
+    gave_up.events.retain(|e| match e {
+        Event::Outcome(o) => !o.success,
+        _ => true,
+    });
+    for event in &mut gave_up.events {
+        if let Event::End(end) = event {
+            end.status = EndStatus::GaveUp;
+            end.iterations = 2;
+        }
+    }
+    vec![first_try, gave_up]
+}
+
+fn table() -> ErrorTable {
+    let mut all = vec![fixture()];
+    all.extend(others());
+    aggregate(&all)
+}
+
+#[test]
+fn aggregates_runs_rounds_and_categories() {
+    let table = table();
+    assert_eq!(table.rows.len(), 2);
+    let example = &table.rows[0];
+    assert_eq!(example.llm, "example-llm");
+    assert!(!example.fixture);
+    assert_eq!(
+        (example.runs, example.succeeded, example.succeeded_first_try),
+        (1, 1, 1)
+    );
+    assert_eq!(example.rounds_total, 0);
+    let fixture = &table.rows[1];
+    assert!(fixture.fixture);
+    assert_eq!(
+        (fixture.runs, fixture.succeeded, fixture.gave_up),
+        (2, 1, 1)
+    );
+    assert_eq!(fixture.rounds_total, 4);
+    assert_eq!(fixture.rounds_max, 2);
+    assert!((fixture.rounds_mean - 2.0).abs() < 1e-12);
+    // Iteration 1 had two diagnostics (E0425, E0308) in one round, in each of the two runs.
+    assert_eq!(fixture.diagnostics_total, 6);
+}
+
+#[test]
+fn markdown_table() {
+    insta::assert_snapshot!(render_markdown(&table()));
+}
+
+#[test]
+fn csv_table() {
+    insta::assert_snapshot!(render_csv(&table()));
+}
+
+#[test]
+fn json_table() {
+    insta::assert_snapshot!(render_json(&table()));
+}

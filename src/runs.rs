@@ -1,0 +1,123 @@
+//! The runs folder: naming new runs and finding recorded ones.
+
+use std::path::{Path, PathBuf};
+
+use crate::transcript::TRANSCRIPT_FILE;
+
+/// A new run id, `<llm>-r<repeat>-<UTC time>`, made unique within `runs_dir`.
+pub fn new_run_id(runs_dir: &Path, llm: &str, repeat: u32, now_rfc3339: &str) -> String {
+    let stamp: String = now_rfc3339
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let base = format!("{}-r{repeat}-{stamp}", sanitise(llm));
+    let mut id = base.clone();
+    let mut n = 2;
+    while runs_dir.join(&id).exists() {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+/// An LLM id as a folder name: anything but letters, digits, `.`, `_` and `-` becomes `_`.
+pub fn sanitise(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The crate folder of an LLM's run: `<llm>` for the first repeat, `<llm>-rN` after.
+pub fn workspace_name(llm: &str, repeat: u32) -> String {
+    if repeat <= 1 {
+        sanitise(llm)
+    } else {
+        format!("{}-r{repeat}", sanitise(llm))
+    }
+}
+
+/// Every transcript under the given paths: a transcript file, a run folder, or a folder of run
+/// folders (searched two levels deep), sorted by path. A path that holds none is an error.
+pub fn find_transcripts(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        let before = found.len();
+        if path.is_file() {
+            found.push(path.clone());
+        } else if path.join(TRANSCRIPT_FILE).is_file() {
+            found.push(path.join(TRANSCRIPT_FILE));
+        } else if path.is_dir() {
+            collect(path, 2, &mut found);
+        } else {
+            return Err(format!("{}: no such file or folder", path.display()));
+        }
+        if found.len() == before {
+            return Err(format!(
+                "{}: no {TRANSCRIPT_FILE} found there (give a run folder, a transcript, or a folder of runs)",
+                path.display()
+            ));
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn collect(dir: &Path, depth: u32, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if path.join(TRANSCRIPT_FILE).is_file() {
+            found.push(path.join(TRANSCRIPT_FILE));
+        } else if depth > 1 {
+            collect(&path, depth - 1, found);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_readable_and_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = new_run_id(dir.path(), "gpt-4o", 1, "2026-11-28T07:35:05Z");
+        assert_eq!(id, "gpt-4o-r1-20261128T073505Z");
+        std::fs::create_dir(dir.path().join(&id)).unwrap();
+        let second = new_run_id(dir.path(), "gpt-4o", 1, "2026-11-28T07:35:05Z");
+        assert_eq!(second, "gpt-4o-r1-20261128T073505Z-2");
+        assert_eq!(sanitise("meta/llama 3"), "meta_llama_3");
+        assert_eq!(workspace_name("o3", 1), "o3");
+        assert_eq!(workspace_name("o3", 4), "o3-r4");
+    }
+
+    #[test]
+    fn finds_transcripts_in_run_folders_and_reports_empty_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        for run in ["a/run1", "a/run2", "b"] {
+            std::fs::create_dir_all(dir.path().join(run)).unwrap();
+        }
+        std::fs::write(dir.path().join("a/run1").join(TRANSCRIPT_FILE), "").unwrap();
+        std::fs::write(dir.path().join("a/run2").join(TRANSCRIPT_FILE), "").unwrap();
+        let found = find_transcripts(&[dir.path().join("a")]).unwrap();
+        assert_eq!(found.len(), 2);
+        let found = find_transcripts(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found.len(), 2);
+        let err = find_transcripts(&[dir.path().join("b")]).unwrap_err();
+        assert!(err.contains("no transcript.yaml"), "{err}");
+        let err = find_transcripts(&[dir.path().join("nope")]).unwrap_err();
+        assert!(err.contains("no such file"), "{err}");
+    }
+}

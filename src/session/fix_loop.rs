@@ -1,0 +1,414 @@
+//! One session: a single LLM on a single target, iterating until the program works or the cap.
+//!
+//! Every step's event is on disk before the next step starts. A failed build, a panic, a
+//! timeout or a missing output is an outcome recorded and fed back; `Err` is only for the
+//! harness failing (the transcript cannot be written) or for replay drift.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::config::LlmSpec;
+use crate::extract::{extract_files, ExtractError};
+use crate::llm::{ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, ReplayDrift, Reply};
+use crate::prompt::{relevance_order, sha256_hex};
+use crate::target::Target;
+use crate::taxonomy::{Category, ErrorRecord, Tier};
+use crate::transcript::{
+    BuildEvent, EndEvent, EndStatus, Event, FileEntry, FilesEvent, HarnessInfo, Header,
+    ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, RunEvent, TargetInfo, ToolchainInfo,
+    TranscriptWriter, WriteError, FORMAT_VERSION,
+};
+use crate::workspace::{Workspace, WorkspaceError};
+
+use super::provenance::now_rfc3339;
+
+/// What the loop is doing, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    WaitingForModel,
+    Building,
+    Running,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::WaitingForModel => "waiting for the model",
+            Phase::Building => "building",
+            Phase::Running => "running",
+        })
+    }
+}
+
+/// Everything one session needs besides the model.
+pub struct SessionConfig<'a> {
+    pub run_id: String,
+    pub target: &'a dyn Target,
+    pub llm: LlmSpec,
+    pub repeat: u32,
+    pub max_iterations: u32,
+    pub workspace_dir: PathBuf,
+    pub transcript_path: PathBuf,
+    pub harness: HarnessInfo,
+    pub toolchain: ToolchainInfo,
+    pub replay_of: Option<String>,
+    /// Replay only: the recorded verdict of each iteration. The session stops with a drift at
+    /// the first iteration whose outcome differs.
+    pub expected_outcomes: Option<Vec<OutcomeEvent>>,
+}
+
+/// How the session went, for the summary line and for replay's comparison.
+#[derive(Debug, Clone)]
+pub struct SessionSummary {
+    pub run_id: String,
+    pub llm_id: String,
+    pub status: EndStatus,
+    pub iterations: u32,
+    /// The errors of each iteration, in order (empty for the one that worked).
+    pub outcomes: Vec<OutcomeEvent>,
+    pub transcript: PathBuf,
+    pub workspace: PathBuf,
+    pub reason: Option<String>,
+}
+
+/// The harness failed, or replay drifted.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Transcript(#[from] WriteError),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error(transparent)]
+    Drift(Box<ReplayDrift>),
+    #[error(transparent)]
+    MissingRecording(LlmError),
+}
+
+/// Runs the loop to its end and records it.
+pub fn run_session(
+    config: &SessionConfig,
+    model: &mut dyn ChatModel,
+    progress: &dyn Fn(u32, Phase),
+) -> Result<SessionSummary, SessionError> {
+    let started = Instant::now();
+    let target = config.target;
+    let mut writer = TranscriptWriter::create(&config.transcript_path)?;
+    writer.append(&Event::Header(Box::new(Header {
+        format_version: FORMAT_VERSION,
+        run_id: config.run_id.clone(),
+        harness: config.harness.clone(),
+        toolchain: config.toolchain.clone(),
+        target: TargetInfo {
+            id: target.id().to_string(),
+            templates: target.templates().hashes(),
+        },
+        llm: config.llm.clone(),
+        repeat: config.repeat,
+        max_iterations: config.max_iterations,
+        started_at: now_rfc3339(),
+        replay_of: config.replay_of.clone(),
+    })))?;
+    let workspace = Workspace::reset(&config.workspace_dir)?;
+
+    let mut history = vec![ChatMessage::user(target.templates().initial)];
+    let mut sent = 0usize;
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut outcomes = Vec::new();
+
+    let end = |writer: &mut TranscriptWriter,
+               status: EndStatus,
+               iterations: u32,
+               reason: Option<String>|
+     -> Result<(), WriteError> {
+        writer.append(&Event::End(EndEvent {
+            status,
+            iterations,
+            reason,
+            finished_at: now_rfc3339(),
+            wall_ms: started.elapsed().as_millis() as u64,
+        }))
+    };
+    let summary = |status, iterations, outcomes, reason| SessionSummary {
+        run_id: config.run_id.clone(),
+        llm_id: config.llm.id.clone(),
+        status,
+        iterations,
+        outcomes,
+        transcript: config.transcript_path.clone(),
+        workspace: workspace.root().to_path_buf(),
+        reason,
+    };
+
+    for iteration in 1..=config.max_iterations {
+        // 1. Ask the model.
+        let request = ChatRequest {
+            model: config.llm.model.clone(),
+            messages: history.clone(),
+            params: config.llm.params.clone(),
+        };
+        writer.append(&Event::Request(RequestEvent {
+            iteration,
+            model: request.model.clone(),
+            params: request.params.clone(),
+            history_len: sent,
+            new_messages: history[sent..].to_vec(),
+        }))?;
+        progress(iteration, Phase::WaitingForModel);
+        let asked = Instant::now();
+        let reply = match model.complete(iteration, &request) {
+            Ok(reply) => reply,
+            Err(LlmError::Drift(drift)) => {
+                end(
+                    &mut writer,
+                    EndStatus::Aborted,
+                    iteration,
+                    Some("replay drift".into()),
+                )?;
+                return Err(SessionError::Drift(drift));
+            }
+            Err(error @ LlmError::MissingRecording { .. }) => {
+                end(
+                    &mut writer,
+                    EndStatus::Aborted,
+                    iteration,
+                    Some(error.to_string()),
+                )?;
+                return Err(SessionError::MissingRecording(error));
+            }
+            Err(error) => {
+                let message = error_chain(&error);
+                writer.append(&Event::ModelError(ModelErrorEvent {
+                    iteration,
+                    message: message.clone(),
+                    latency_ms: asked.elapsed().as_millis() as u64,
+                }))?;
+                end(
+                    &mut writer,
+                    EndStatus::Aborted,
+                    iteration,
+                    Some(message.clone()),
+                )?;
+                return Ok(summary(
+                    EndStatus::Aborted,
+                    iteration,
+                    outcomes,
+                    Some(message),
+                ));
+            }
+        };
+        writer.append(&Event::Reply(ReplyEvent {
+            iteration,
+            text: reply.text.clone(),
+            finish_reason: reply.finish_reason.clone(),
+            usage: reply.usage,
+            latency_ms: asked.elapsed().as_millis() as u64,
+            model: reply.model.clone(),
+            refusal: reply.refusal.clone(),
+        }))?;
+        history.push(ChatMessage::assistant(reply.text.clone()));
+        // The reply event holds this message; the next request records only what follows it.
+        sent = history.len();
+
+        // 2. Turn the reply into files.
+        let (written, notes, mut errors) = apply_reply(&reply, target.expected_files(), &mut files);
+        let kept = files
+            .iter()
+            .filter(|(path, _)| !written.iter().any(|w: &FileEntry| &w.path == *path))
+            .map(|(path, content)| FileEntry {
+                path: path.clone(),
+                sha256: sha256_hex(content.as_bytes()),
+                content: None,
+            })
+            .collect();
+        writer.append(&Event::Files(FilesEvent {
+            iteration,
+            written,
+            kept,
+            notes,
+        }))?;
+
+        // 3. Build and run.
+        if errors.is_empty() {
+            workspace.write(&files, &target.owned_files())?;
+            progress(iteration, Phase::Building);
+            let build = target.build(&workspace, iteration);
+            writer.append(&Event::Build(BuildEvent {
+                iteration,
+                success: build.program.is_some(),
+                errors: build.errors.clone(),
+                warnings: build.warnings,
+                binary_sha256: build.program.as_ref().map(|p| p.sha256.clone()),
+                duration_ms: build.duration.as_millis() as u64,
+            }))?;
+            errors = build.errors;
+            if let Some(program) = &build.program {
+                progress(iteration, Phase::Running);
+                let run = target.smoke_run(&workspace, program);
+                writer.append(&Event::Run(RunEvent {
+                    iteration,
+                    exit_code: run.exit.code,
+                    signal: run.exit.signal,
+                    timed_out: run.exit.timed_out,
+                    errors: run.errors.clone(),
+                    duration_ms: run.duration.as_millis() as u64,
+                }))?;
+                errors = run.errors;
+            }
+        }
+
+        // 4. The verdict.
+        relevance_order(&mut errors);
+        let infra = errors
+            .iter()
+            .find(|e| e.category.tier() == Tier::Infra)
+            .cloned();
+        let outcome = OutcomeEvent {
+            iteration,
+            success: errors.is_empty(),
+            errors: errors.clone(),
+        };
+        writer.append(&Event::Outcome(outcome.clone()))?;
+        if let Some(expected) = &config.expected_outcomes {
+            if let Some(drift) = outcome_drift(expected, &outcome) {
+                end(
+                    &mut writer,
+                    EndStatus::Aborted,
+                    iteration,
+                    Some("replay drift".into()),
+                )?;
+                return Err(SessionError::Drift(Box::new(drift)));
+            }
+        }
+        outcomes.push(outcome);
+        if errors.is_empty() {
+            end(&mut writer, EndStatus::Succeeded, iteration, None)?;
+            return Ok(summary(EndStatus::Succeeded, iteration, outcomes, None));
+        }
+        if let Some(infra) = infra {
+            let reason = format!("{}: {}", infra.category, infra.message);
+            end(
+                &mut writer,
+                EndStatus::Aborted,
+                iteration,
+                Some(reason.clone()),
+            )?;
+            return Ok(summary(
+                EndStatus::Aborted,
+                iteration,
+                outcomes,
+                Some(reason),
+            ));
+        }
+        if iteration < config.max_iterations {
+            history.push(ChatMessage::user(target.templates().feedback(&errors)));
+        }
+    }
+    end(&mut writer, EndStatus::GaveUp, config.max_iterations, None)?;
+    Ok(summary(
+        EndStatus::GaveUp,
+        config.max_iterations,
+        outcomes,
+        None,
+    ))
+}
+
+/// Applies the reply's files to `files`; returns what was written, extraction notes and the
+/// reply-tier errors (truncated, refused, no code, unparseable).
+fn apply_reply(
+    reply: &Reply,
+    expected: &[&str],
+    files: &mut BTreeMap<String, String>,
+) -> (Vec<FileEntry>, Vec<String>, Vec<ErrorRecord>) {
+    let reply_error = |category, message: &str| {
+        let mut error = ErrorRecord::new(category, message);
+        error.rendered = Some(message.to_string());
+        error
+    };
+    if reply.refusal.is_some() || reply.finish_reason == FinishReason::ContentFilter {
+        let message = "the reply was a refusal (or was stopped by the provider's content filter)";
+        return (
+            Vec::new(),
+            Vec::new(),
+            vec![reply_error(Category::Refused, message)],
+        );
+    }
+    if reply.finish_reason == FinishReason::Length {
+        let message = "the reply was cut off at the output token limit before it was complete; its files were not used";
+        return (
+            Vec::new(),
+            Vec::new(),
+            vec![reply_error(Category::Truncated, message)],
+        );
+    }
+    match extract_files(&reply.text, expected) {
+        Ok(extraction) => {
+            let written = extraction
+                .files
+                .into_iter()
+                .map(|file| {
+                    let entry = FileEntry {
+                        path: file.path.clone(),
+                        sha256: sha256_hex(file.content.as_bytes()),
+                        content: Some(file.content.clone()),
+                    };
+                    files.insert(file.path, file.content);
+                    entry
+                })
+                .collect();
+            (written, extraction.notes, Vec::new())
+        }
+        Err(ExtractError::NoCode) => (
+            Vec::new(),
+            Vec::new(),
+            vec![reply_error(
+                Category::NoCode,
+                "the reply contains no code block",
+            )],
+        ),
+        Err(ExtractError::UnparseableFiles { notes }) => {
+            let mut message = "no code block in the reply names the file it belongs to".to_string();
+            for note in &notes {
+                message.push_str("\n- ");
+                message.push_str(note);
+            }
+            let mut error = ErrorRecord::new(
+                Category::UnparseableFiles,
+                "no code block in the reply names the file it belongs to",
+            );
+            error.rendered = Some(message);
+            (Vec::new(), notes, vec![error])
+        }
+    }
+}
+
+/// The difference between the recorded verdict of an iteration and the replayed one.
+fn outcome_drift(expected: &[OutcomeEvent], now: &OutcomeEvent) -> Option<ReplayDrift> {
+    let recorded = expected.iter().find(|o| o.iteration == now.iteration);
+    if recorded == Some(now) {
+        return None;
+    }
+    let show = |o: Option<&OutcomeEvent>| {
+        o.map_or(
+            "(no outcome recorded for this iteration)\n".to_string(),
+            |o| serde_norway::to_string(o).unwrap_or_default(),
+        )
+    };
+    Some(ReplayDrift {
+        iteration: now.iteration,
+        what: "the outcome (build, run and checks)".to_string(),
+        diff: crate::textdiff::unified(&show(recorded), "recorded", &show(Some(now)), "replay"),
+    })
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

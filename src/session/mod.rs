@@ -1,0 +1,7 @@
+//! The fix loop, shared by `generate` and `replay`: prompt, reply, files, build, run, feedback.
+
+mod fix_loop;
+mod provenance;
+
+pub use fix_loop::{run_session, Phase, SessionConfig, SessionError, SessionSummary};
+pub use provenance::{harness_info, now_rfc3339, toolchain_info};

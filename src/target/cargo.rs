@@ -1,0 +1,226 @@
+//! Builds a generated Rust crate with cargo and keeps an exact copy of the program it built.
+//!
+//! Cargo decides freshness from modification times. The workspace rewrites every file before a
+//! build, so cargo must compile the binary again; should it report the binary as fresh anyway
+//! (timestamps within one clock tick), the files are touched once more and the build repeated,
+//! and if it still reuses the old binary the outcome is a harness failure, never a silent run
+//! of a program built from other files.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::diagnostics::{parse_cargo_build, Artifact};
+use crate::exec::{run_process, ProcessSpec};
+use crate::prompt::sha256_hex;
+use crate::taxonomy::{Category, ErrorRecord};
+use crate::workspace::Workspace;
+
+use super::{BuildOutcome, BuiltProgram};
+
+/// Where build products go, inside the crate folder.
+pub(crate) const TARGET_DIR: &str = "target";
+/// Where the copies of each iteration's program go, inside the target folder.
+const PROGRAMS_DIR: &str = "harness-programs";
+
+pub(crate) struct CargoBuild<'a> {
+    /// The binary target to run when the crate has several.
+    pub preferred_bin: &'a str,
+    pub timeout: Duration,
+}
+
+impl CargoBuild<'_> {
+    pub(crate) fn run(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
+        let started = std::time::Instant::now();
+        let mut outcome = self.once(workspace, iteration);
+        if matches!(&outcome, Attempt::Stale) {
+            // One clock tick too close to the previous build: make every source newer, retry.
+            if let Err(error) = touch_sources(workspace.root(), Duration::from_secs(1)) {
+                return infra(
+                    Category::InfraHarness,
+                    format!("could not touch the crate's files: {error}"),
+                    started,
+                );
+            }
+            outcome = self.once(workspace, iteration);
+        }
+        match outcome {
+            Attempt::Done(mut build) => {
+                build.duration = started.elapsed();
+                build
+            }
+            Attempt::Stale => infra(
+                Category::InfraHarness,
+                "cargo reused a binary built from earlier files; the build cache is inconsistent"
+                    .to_string(),
+                started,
+            ),
+        }
+    }
+
+    fn once(&self, workspace: &Workspace, iteration: u32) -> Attempt {
+        let started = std::time::Instant::now();
+        let root = workspace.root();
+        let spec = ProcessSpec::new("cargo", root)
+            .arg("build")
+            .arg("--offline")
+            .arg("--message-format=json")
+            .arg("--color=never")
+            .env("CARGO_TARGET_DIR", root.join(TARGET_DIR).to_string_lossy())
+            .env("CARGO_TERM_COLOR", "never")
+            .timeout(self.timeout)
+            .output_cap(8 << 20);
+        let output = match run_process(&spec) {
+            Ok(output) => output,
+            Err(error) => {
+                return Attempt::Done(infra(
+                    Category::InfraToolchain,
+                    format!("{error} (is the Rust toolchain installed and on PATH?)"),
+                    started,
+                ))
+            }
+        };
+        if output.exit.timed_out {
+            let mut error = ErrorRecord::new(
+                Category::Timeout,
+                format!(
+                    "the build did not finish within {} s",
+                    self.timeout.as_secs()
+                ),
+            );
+            error.rendered = Some(error.message.clone());
+            return Attempt::Done(BuildOutcome {
+                errors: vec![error],
+                warnings: 0,
+                program: None,
+                duration: started.elapsed(),
+            });
+        }
+        let report = parse_cargo_build(&output.stdout, &output.stderr, root);
+        let mut errors = report.errors;
+        if !report.success || !output.success() {
+            if errors.is_empty() {
+                let mut error = ErrorRecord::new(Category::OtherCompile, "cargo build failed");
+                error.rendered = Some(crate::diagnostics::normalise(
+                    &tail(&output.stderr, 60),
+                    &[(root, "")],
+                ));
+                errors.push(error);
+            }
+            return Attempt::Done(BuildOutcome {
+                errors,
+                warnings: report.warnings,
+                program: None,
+                duration: started.elapsed(),
+            });
+        }
+        let Some(artifact) = pick_binary(&report.artifacts, self.preferred_bin) else {
+            let mut error = ErrorRecord::new(
+                Category::OtherCompile,
+                "the package built, but it has no binary target to run",
+            );
+            error.rendered = Some(error.message.clone());
+            return Attempt::Done(BuildOutcome {
+                errors: vec![error],
+                warnings: report.warnings,
+                program: None,
+                duration: started.elapsed(),
+            });
+        };
+        if artifact.fresh {
+            return Attempt::Stale;
+        }
+        let Some(executable) = &artifact.executable else {
+            return Attempt::Stale;
+        };
+        match keep_copy(executable, root, iteration) {
+            Ok(program) => Attempt::Done(BuildOutcome {
+                errors: Vec::new(),
+                warnings: report.warnings,
+                program: Some(program),
+                duration: started.elapsed(),
+            }),
+            Err(error) => Attempt::Done(infra(
+                Category::InfraHarness,
+                format!("could not keep a copy of the built program: {error}"),
+                started,
+            )),
+        }
+    }
+}
+
+enum Attempt {
+    Done(BuildOutcome),
+    /// Cargo reported the binary fresh although every file was just rewritten.
+    Stale,
+}
+
+fn infra(category: Category, message: String, started: std::time::Instant) -> BuildOutcome {
+    BuildOutcome {
+        errors: vec![ErrorRecord::new(category, message)],
+        warnings: 0,
+        program: None,
+        duration: started.elapsed(),
+    }
+}
+
+fn pick_binary<'a>(artifacts: &'a [Artifact], preferred: &str) -> Option<&'a Artifact> {
+    let bins: Vec<&Artifact> = artifacts
+        .iter()
+        .filter(|a| a.kinds.iter().any(|k| k == "bin") && a.executable.is_some())
+        .collect();
+    bins.iter()
+        .find(|a| a.target_name == preferred)
+        .or_else(|| bins.first())
+        .copied()
+}
+
+/// Copies the program out of the shared build folder (another crate with the same package name
+/// would overwrite it there) and hashes the copy: the copy is what runs.
+fn keep_copy(executable: &Path, root: &Path, iteration: u32) -> std::io::Result<BuiltProgram> {
+    let dir = root.join(TARGET_DIR).join(PROGRAMS_DIR);
+    std::fs::create_dir_all(&dir)?;
+    let name = executable
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "program".to_string());
+    let path: PathBuf = dir.join(format!("iteration-{iteration}-{name}"));
+    let bytes = std::fs::read(executable)?;
+    let temporary = path.with_extension("partial");
+    std::fs::write(&temporary, &bytes)?;
+    std::fs::set_permissions(
+        &temporary,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
+    std::fs::rename(&temporary, &path)?;
+    Ok(BuiltProgram {
+        path,
+        sha256: sha256_hex(&bytes),
+    })
+}
+
+/// Sets every file outside the target folder to a modification time `ahead` in the future.
+fn touch_sources(root: &Path, ahead: Duration) -> std::io::Result<()> {
+    let when = SystemTime::now() + ahead;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() && entry.file_name() != TARGET_DIR {
+                stack.push(entry.path());
+            } else if kind.is_file() {
+                std::fs::File::options()
+                    .write(true)
+                    .open(entry.path())?
+                    .set_modified(when)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last `lines` lines of `text`.
+pub(crate) fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,54 @@
+//! Rebuilds the crate's files at any iteration from a transcript.
+
+use std::collections::BTreeMap;
+
+use crate::prompt::sha256_hex;
+
+use super::reader::{ReadError, Transcript};
+
+impl Transcript {
+    /// The LLM's files as they stood after `iteration` (0 gives the empty crate). Kept files are
+    /// checked against their recorded hashes.
+    pub fn files_at(&self, iteration: u32) -> Result<BTreeMap<String, String>, ReadError> {
+        let mut files = BTreeMap::new();
+        for event in self.files_events().filter(|f| f.iteration <= iteration) {
+            for entry in &event.written {
+                let Some(content) = &entry.content else {
+                    return Err(self.broken(format!(
+                        "iteration {}: written file {} has no content",
+                        event.iteration, entry.path
+                    )));
+                };
+                if sha256_hex(content.as_bytes()) != entry.sha256 {
+                    return Err(self.broken(format!(
+                        "iteration {}: the content of {} does not match its hash",
+                        event.iteration, entry.path
+                    )));
+                }
+                files.insert(entry.path.clone(), content.clone());
+            }
+            for entry in &event.kept {
+                let held = files.get(&entry.path).map(|c| sha256_hex(c.as_bytes()));
+                if held.as_deref() != Some(entry.sha256.as_str()) {
+                    return Err(self.broken(format!(
+                        "iteration {}: kept file {} does not match any earlier version",
+                        event.iteration, entry.path
+                    )));
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// The highest iteration with a files event.
+    pub fn last_iteration(&self) -> u32 {
+        self.files_events().map(|f| f.iteration).max().unwrap_or(0)
+    }
+
+    fn broken(&self, message: String) -> ReadError {
+        ReadError::Inconsistent {
+            path: self.path.clone(),
+            message,
+        }
+    }
+}

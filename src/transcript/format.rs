@@ -1,0 +1,204 @@
+//! The transcript format, version 1.
+//!
+//! A transcript is `harness-runs/<run-id>/transcript.yaml`: a YAML stream with one document per
+//! event. Every document starts with a `---` line and ends with a `...` line (YAML's explicit
+//! document end). The writer appends one whole document and flushes it to disk before the run
+//! takes its next step, so a document without its `...` line is a partial write from a crash:
+//! the reader reports it and never takes it for a complete event.
+//!
+//! The first event is the `header` (provenance); then, per iteration, `request`, `reply` (or
+//! `model-error`), `files`, `build`, `run` (the last two only when reached), `outcome`; the last
+//! event is `end`. Durations and latencies are recorded but never compared in replay.
+//!
+//! Every iteration's files can be rebuilt: `files.written` holds the full content of each file
+//! the reply provided; `files.kept` names, by hash, the files carried over from the iteration
+//! before. Requests hold only the messages added since the previous request (`history_len` says
+//! how many came before), so a run of 20 iterations does not store its history 20 times.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::LlmSpec;
+use crate::llm::{ChatMessage, FinishReason, SamplingParams, Usage};
+use crate::taxonomy::ErrorRecord;
+
+/// The format version this harness writes. It reads this version and every older one.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One document of the stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    Header(Box<Header>),
+    Request(RequestEvent),
+    Reply(ReplyEvent),
+    ModelError(ModelErrorEvent),
+    Files(FilesEvent),
+    Build(BuildEvent),
+    Run(RunEvent),
+    Outcome(OutcomeEvent),
+    End(EndEvent),
+}
+
+/// Provenance: what produced this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format_version: u32,
+    pub run_id: String,
+    pub harness: HarnessInfo,
+    pub toolchain: ToolchainInfo,
+    pub target: TargetInfo,
+    /// The registry entry as it was used (with `--model`/`--base-url` applied); never a key.
+    pub llm: LlmSpec,
+    /// 1-based repeat number, for run-to-run variability studies.
+    pub repeat: u32,
+    pub max_iterations: u32,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// Set when this run is a replay of another; holds that run's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay_of: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HarnessInfo {
+    pub version: String,
+    /// The commit of the harness's own repository, where it runs from a checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// Tracked files differed from that commit.
+    #[serde(default)]
+    pub git_dirty: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolchainInfo {
+    pub rustc: String,
+    pub cargo: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub id: String,
+    /// SHA-256 of every prompt template, by file name.
+    pub templates: BTreeMap<String, String>,
+}
+
+/// What the harness sent to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestEvent {
+    pub iteration: u32,
+    pub model: String,
+    #[serde(default)]
+    pub params: SamplingParams,
+    /// How many messages precede `new_messages` (they are in earlier request and reply events).
+    pub history_len: usize,
+    pub new_messages: Vec<ChatMessage>,
+}
+
+/// What the model answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyEvent {
+    pub iteration: u32,
+    pub text: String,
+    pub finish_reason: FinishReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    pub latency_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+}
+
+/// The model call failed (an infrastructure outcome; the run ends).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelErrorEvent {
+    pub iteration: u32,
+    pub message: String,
+    pub latency_ms: u64,
+}
+
+/// A file by path, with its SHA-256 and, where recorded, its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// The files of this iteration's crate, as extraction left them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilesEvent {
+    pub iteration: u32,
+    /// Files the reply provided, with content.
+    pub written: Vec<FileEntry>,
+    /// Files carried over from earlier iterations, by hash only.
+    pub kept: Vec<FileEntry>,
+    /// What extraction skipped or guessed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The build of this iteration's crate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildEvent {
+    pub iteration: u32,
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorRecord>,
+    pub warnings: usize,
+    /// SHA-256 of the program that was built and then run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_sha256: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// The smoke run of this iteration's program.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub iteration: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    #[serde(default)]
+    pub timed_out: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorRecord>,
+    pub duration_ms: u64,
+}
+
+/// The verdict on one iteration: the errors fed back (empty when it worked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeEvent {
+    pub iteration: u32,
+    pub success: bool,
+    /// Most relevant first; the first one names the round's category in the tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorRecord>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndStatus {
+    /// The program built, ran and produced sane outputs.
+    Succeeded,
+    /// The iteration cap was reached first.
+    GaveUp,
+    /// An infrastructure failure stopped the run; nothing is charged to the LLM for it.
+    Aborted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndEvent {
+    pub status: EndStatus,
+    pub iterations: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub finished_at: String,
+    pub wall_ms: u64,
+}

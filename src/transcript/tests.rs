@@ -1,0 +1,203 @@
+//! Tests of the transcript format: round trips, crash leftovers, damaged and future files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::reader::parse_transcript;
+use super::*;
+use crate::config::Registry;
+use crate::llm::{ChatMessage, FinishReason, Usage};
+use crate::taxonomy::{Category, ErrorRecord};
+
+fn header() -> Event {
+    Event::Header(Box::new(Header {
+        format_version: FORMAT_VERSION,
+        run_id: "fixture-r1-20261128T000000Z".into(),
+        harness: HarnessInfo {
+            version: "0.1.0".into(),
+            git_commit: Some("abc".into()),
+            git_dirty: true,
+        },
+        toolchain: ToolchainInfo {
+            rustc: "rustc 1.95.0".into(),
+            cargo: "cargo 1.95.0".into(),
+        },
+        target: TargetInfo {
+            id: "rust-tiny".into(),
+            templates: BTreeMap::from([("prompt.md".into(), "00".into())]),
+        },
+        llm: Registry::embedded().unwrap().get("gpt-4o").unwrap().clone(),
+        repeat: 1,
+        max_iterations: 20,
+        started_at: "2026-11-28T00:00:00Z".into(),
+        replay_of: None,
+    }))
+}
+
+fn events() -> Vec<Event> {
+    let code = "fn main() {\n    println!(\"---\");\n}\n...\n---\n";
+    let mut error = ErrorRecord::new(Category::UnresolvedName, "cannot find value `x`");
+    error.code = Some("E0425".into());
+    error.rendered = Some("error[E0425]: cannot find value `x`\n --> src/main.rs:2:5\n".into());
+    vec![
+        header(),
+        Event::Request(RequestEvent {
+            iteration: 1,
+            model: "gpt-4o".into(),
+            params: Default::default(),
+            history_len: 0,
+            new_messages: vec![ChatMessage::user("write it\n\n  indented\ttab ")],
+        }),
+        Event::Reply(ReplyEvent {
+            iteration: 1,
+            text: format!("```rust src/main.rs\n{code}```\n"),
+            finish_reason: FinishReason::Other("tool_calls".into()),
+            usage: Some(Usage {
+                input_tokens: 10,
+                output_tokens: 20,
+            }),
+            latency_ms: 5,
+            model: None,
+            refusal: None,
+        }),
+        Event::Files(FilesEvent {
+            iteration: 1,
+            written: vec![FileEntry {
+                path: "src/main.rs".into(),
+                sha256: crate::prompt::sha256_hex(code.as_bytes()),
+                content: Some(code.into()),
+            }],
+            kept: vec![],
+            notes: vec![],
+        }),
+        Event::Outcome(OutcomeEvent {
+            iteration: 1,
+            success: false,
+            errors: vec![error],
+        }),
+        Event::End(EndEvent {
+            status: EndStatus::GaveUp,
+            iterations: 1,
+            reason: None,
+            finished_at: "2026-11-28T00:00:01Z".into(),
+            wall_ms: 1000,
+        }),
+    ]
+}
+
+fn encode_all(events: &[Event]) -> String {
+    events
+        .iter()
+        .map(|e| writer::encode(e).unwrap())
+        .collect::<String>()
+}
+
+#[test]
+fn every_event_round_trips_exactly_even_with_yaml_markers_in_strings() {
+    let text = encode_all(&events());
+    let transcript = parse_transcript(&text, Path::new("t.yaml")).unwrap();
+    assert_eq!(
+        Event::Header(Box::new(transcript.header.clone())),
+        events()[0]
+    );
+    assert_eq!(transcript.events, events()[1..]);
+    assert_eq!(transcript.partial_tail_line, None);
+    assert_eq!(
+        transcript.files_at(1).unwrap()["src/main.rs"],
+        "fn main() {\n    println!(\"---\");\n}\n...\n---\n"
+    );
+}
+
+#[test]
+fn writer_appends_whole_documents_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run/transcript.yaml");
+    let mut writer = TranscriptWriter::create(&path).unwrap();
+    for event in events() {
+        writer.append(&event).unwrap();
+    }
+    let transcript = read_transcript(&path).unwrap();
+    assert_eq!(transcript.events.len(), events().len() - 1);
+    assert!(TranscriptWriter::create(&path).is_err());
+}
+
+#[test]
+fn a_cut_last_event_is_reported_and_ignored() {
+    let text = encode_all(&events());
+    // Cut inside the last document, at every byte of it: never mistaken for a complete event.
+    let last_start = text.rfind("---\n").unwrap();
+    for cut in last_start + 1..text.len() - 1 {
+        let transcript = parse_transcript(&text[..cut], Path::new("t.yaml")).unwrap();
+        assert_eq!(transcript.events.len(), events().len() - 2, "cut at {cut}");
+        let line = text[..last_start].lines().count() + 1;
+        assert_eq!(transcript.partial_tail_line, Some(line), "cut at {cut}");
+        assert!(transcript.end().is_none());
+    }
+}
+
+#[test]
+fn malformed_yaml_names_file_and_line() {
+    let text = encode_all(&events()).replacen("iteration: 1\nmodel", "iteration: [1\nmodel", 1);
+    let err = parse_transcript(&text, Path::new("runs/x/transcript.yaml")).unwrap_err();
+    let message = err.to_string();
+    let expected_line = text.lines().position(|l| l == "iteration: [1").unwrap() + 1;
+    assert!(message.starts_with("runs/x/transcript.yaml:"), "{message}");
+    let line: usize = message.split(':').nth(1).unwrap().parse().unwrap();
+    assert!(
+        (expected_line..=expected_line + 1).contains(&line),
+        "line {line}, expected about {expected_line}: {message}"
+    );
+}
+
+#[test]
+fn garbage_between_events_names_the_line() {
+    let mut text = encode_all(&events()[..2]);
+    text.push_str("oops\n");
+    let err = parse_transcript(&text, Path::new("t.yaml")).unwrap_err();
+    let lines = text.lines().count();
+    assert!(
+        err.to_string().starts_with(&format!("t.yaml:{lines}:")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_newer_format_is_refused_with_advice() {
+    let text = encode_all(&events()).replacen(
+        &format!("format_version: {FORMAT_VERSION}"),
+        "format_version: 99",
+        1,
+    );
+    let err = parse_transcript(&text, Path::new("t.yaml")).unwrap_err();
+    assert!(
+        matches!(err, ReadError::NewerVersion { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer harness"), "{err}");
+}
+
+#[test]
+fn a_file_without_header_is_not_a_transcript() {
+    let text = encode_all(&events()[1..]);
+    let err = parse_transcript(&text, Path::new("t.yaml")).unwrap_err();
+    assert!(matches!(err, ReadError::NoHeader { .. }), "{err}");
+    let err = parse_transcript("", Path::new("t.yaml")).unwrap_err();
+    assert!(matches!(err, ReadError::NoHeader { .. }), "{err}");
+}
+
+#[test]
+fn tampered_file_content_is_detected_when_rebuilding_files() {
+    let mut text = encode_all(&events());
+    // The last occurrence is the file content in the files event (the first is in the reply).
+    let at = text.rfind("println!(\"---\")").unwrap();
+    text.replace_range(at..at + 15, "println!(\"+++\")");
+    let transcript = parse_transcript(&text, Path::new("t.yaml")).unwrap();
+    let err = transcript.files_at(1).unwrap_err();
+    assert!(err.to_string().contains("does not match its hash"), "{err}");
+}
+
+#[test]
+fn multi_line_text_is_stored_as_readable_blocks() {
+    let text = encode_all(&events());
+    assert!(text.contains("text: |"), "{text}");
+}

@@ -1,0 +1,163 @@
+//! The generated crate on disk: `generated/<llm>/` (and `<llm>-rN` for repeats).
+//!
+//! The folder holds the crate as the last iteration left it. Every iteration writes *all* of the
+//! crate's files again (fresh modification times, so cargo never mistakes new files for old
+//! ones), then the files the harness owns, which a reply can never override.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// Why the harness could not lay out the crate (a harness failure, never the LLM's).
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("could not prepare the crate folder {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("refusing to write {path}: {reason}")]
+    Unsafe { path: String, reason: &'static str },
+}
+
+/// The folder a generated crate lives in.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+/// Folders the harness keeps across runs in a workspace: build products only.
+const KEPT_ON_RESET: &[&str] = &["target"];
+
+impl Workspace {
+    /// Creates the folder, or empties it of an earlier run's files (keeping the build cache).
+    pub fn reset(root: &Path) -> Result<Self, WorkspaceError> {
+        let io = |source| WorkspaceError::Io {
+            path: root.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(root).map_err(io)?;
+        let root = root.canonicalize().map_err(io)?;
+        for entry in std::fs::read_dir(&root).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            if KEPT_ON_RESET.iter().any(|k| name == *k) {
+                continue;
+            }
+            let path = entry.path();
+            // symlink_metadata: a planted link is removed, never followed.
+            let meta = std::fs::symlink_metadata(&path).map_err(io)?;
+            if meta.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(io)?;
+            } else {
+                std::fs::remove_file(&path).map_err(io)?;
+            }
+        }
+        Ok(Workspace { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes the crate: the LLM's files, then the harness's own over them.
+    pub fn write(
+        &self,
+        files: &BTreeMap<String, String>,
+        owned: &[(String, String)],
+    ) -> Result<(), WorkspaceError> {
+        for (path, content) in files.iter().chain(owned.iter().map(|(p, c)| (p, c))) {
+            self.write_one(path, content)?;
+        }
+        Ok(())
+    }
+
+    fn write_one(&self, relative: &str, content: &str) -> Result<(), WorkspaceError> {
+        let unsafe_path = |reason| WorkspaceError::Unsafe {
+            path: relative.to_string(),
+            reason,
+        };
+        let rel = Path::new(relative);
+        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(unsafe_path("only plain relative paths are written"));
+        }
+        // No component may be a symbolic link: a link planted by a program points outside.
+        let mut at = self.root.clone();
+        for component in rel.components() {
+            at.push(component);
+            if let Ok(meta) = std::fs::symlink_metadata(&at) {
+                if meta.file_type().is_symlink() {
+                    return Err(unsafe_path("a symbolic link is in the way"));
+                }
+            }
+        }
+        let path = self.root.join(rel);
+        let io = |source| WorkspaceError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(&path, content).map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_empties_but_keeps_the_build_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("crate");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("target/debug")).unwrap();
+        std::fs::write(root.join("src/old.rs"), "old").unwrap();
+        std::fs::write(root.join("target/debug/x"), "cache").unwrap();
+        let ws = Workspace::reset(&root).unwrap();
+        assert!(!ws.root().join("src").exists());
+        assert!(ws.root().join("target/debug/x").exists());
+    }
+
+    #[test]
+    fn harness_files_win_over_the_reply() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::reset(dir.path()).unwrap();
+        let files = BTreeMap::from([
+            ("src/main.rs".to_string(), "fn main() {}\n".to_string()),
+            (".cargo/config.toml".to_string(), "evil".to_string()),
+        ]);
+        let owned = [(
+            ".cargo/config.toml".to_string(),
+            "[net]\noffline = true\n".to_string(),
+        )];
+        ws.write(&files, &owned).unwrap();
+        let config = std::fs::read_to_string(ws.root().join(".cargo/config.toml")).unwrap();
+        assert_eq!(config, "[net]\noffline = true\n");
+        assert!(ws.root().join("src/main.rs").exists());
+    }
+
+    #[test]
+    fn refuses_to_write_through_a_planted_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let ws = Workspace::reset(&dir.path().join("c")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), ws.root().join("src")).unwrap();
+        let files = BTreeMap::from([("src/main.rs".to_string(), "x".to_string())]);
+        let err = ws.write(&files, &[]).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert!(!outside.path().join("main.rs").exists());
+    }
+
+    #[test]
+    fn refuses_paths_that_climb_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::reset(dir.path()).unwrap();
+        for bad in ["../x.rs", "/etc/x", "src/../../x"] {
+            let files = BTreeMap::from([(bad.to_string(), "x".to_string())]);
+            assert!(ws.write(&files, &[]).is_err(), "{bad}");
+        }
+    }
+}

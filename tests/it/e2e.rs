@@ -1,0 +1,402 @@
+//! End to end: the real `harness` binary against a local OpenAI-compatible server that answers
+//! from a scripted fixture conversation (never an LLM's output).
+
+use std::path::{Path, PathBuf};
+
+use harness::taxonomy::Category;
+use harness::transcript::{read_transcript, EndStatus, Event, Transcript};
+use serde_json::Value;
+
+use crate::support::conversation;
+use crate::support::harness::Harness;
+use crate::support::openai_server::{OpenAiServer, Scripted};
+
+const FIXTURE: &str = "fixture-scripted-stats";
+const KEY: &str = "fixture-secret-that-must-not-leak";
+
+/// The committed recording of the scripted conversation, used by the replay tests and by the
+/// README's first command. `HARNESS_UPDATE_FIXTURES=1 cargo test` rewrites it.
+pub fn committed_run() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runs/fixture-scripted-stats")
+}
+
+fn registry(base_url: &str) -> String {
+    format!(
+        "llms:\n  - id: {FIXTURE}\n    provider: openai\n    model: fixture-model\n    base_url: {base_url}\n    api_key_env: FIXTURE_API_KEY\n    params: {{ max_tokens: 4096, temperature: 0.0 }}\n    price: {{ input_per_mtok: 1.0, output_per_mtok: 2.0 }}\n"
+    )
+}
+
+fn scripted_conversation() -> Vec<Scripted> {
+    (1..=3)
+        .map(|n| {
+            Scripted::reply(conversation(FIXTURE, &format!("reply-{n}.md")))
+                .usage(1000 * n, 400 + n)
+                .model("fixture-model")
+        })
+        .collect()
+}
+
+fn categories(transcript: &Transcript, iteration: u32) -> Vec<Category> {
+    transcript
+        .outcomes()
+        .find(|o| o.iteration == iteration)
+        .map(|o| o.errors.iter().map(|e| e.category).collect())
+        .unwrap_or_default()
+}
+
+/// Events with what legitimately differs between two runs of the same conversation blanked:
+/// timings, the server's port, the provenance, the hash of a binary built in another folder.
+fn comparable(transcript: &Transcript) -> Vec<Event> {
+    transcript
+        .events
+        .iter()
+        .cloned()
+        .map(|mut event| {
+            match &mut event {
+                Event::Reply(e) => e.latency_ms = 0,
+                Event::ModelError(e) => e.latency_ms = 0,
+                Event::Build(e) => {
+                    e.duration_ms = 0;
+                    e.binary_sha256 = e.binary_sha256.as_ref().map(|_| "built".to_string());
+                }
+                Event::Run(e) => e.duration_ms = 0,
+                Event::End(e) => {
+                    e.wall_ms = 0;
+                    e.finished_at = String::new();
+                }
+                _ => {}
+            }
+            event
+        })
+        .collect()
+}
+
+#[test]
+fn generate_loops_until_it_works_records_everything_and_counts_it() {
+    let server = OpenAiServer::start(scripted_conversation());
+    let harness = Harness::new()
+        .registry(&registry(&server.base_url()))
+        .env("FIXTURE_API_KEY", KEY)
+        .env("OPENAI_API_KEY", "decoy-openai-secret");
+
+    let out = harness
+        .run(&["generate", "--llm", FIXTURE, "--target", "rust-tiny"])
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("succeeded after 3 iteration(s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("iteration 1: unresolved-name"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.is_empty() || !out.stderr.contains(KEY),
+        "{}",
+        out.stderr
+    );
+
+    // The transcript: three iterations, the right categories, nothing secret in it.
+    let run = harness.only_run();
+    let text = std::fs::read_to_string(run.join("transcript.yaml")).unwrap();
+    assert!(!text.contains(KEY) && !text.contains("decoy-openai-secret"));
+    let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
+    assert_eq!(transcript.header.llm.id, FIXTURE);
+    assert_eq!(transcript.header.target.id, "rust-tiny");
+    assert_eq!(transcript.header.target.templates.len(), 4);
+    assert!(transcript.header.toolchain.rustc.starts_with("rustc "));
+    let end = transcript.end().unwrap();
+    assert_eq!((end.status, end.iterations), (EndStatus::Succeeded, 3));
+    let first = categories(&transcript, 1);
+    assert!(first.contains(&Category::UnresolvedName), "{first:?}");
+    assert!(first.contains(&Category::TypeMismatch), "{first:?}");
+    assert_eq!(first[0], Category::UnresolvedName, "most relevant first");
+    assert_eq!(categories(&transcript, 2), [Category::PanicOther]);
+    assert_eq!(categories(&transcript, 3), []);
+    let codes: Vec<_> = transcript
+        .outcomes()
+        .flat_map(|o| o.errors.iter().filter_map(|e| e.code.clone()))
+        .collect();
+    assert!(codes.contains(&"E0425".to_string()) && codes.contains(&"E0308".to_string()));
+
+    // What went over the wire: three requests, feedback with the compiler's and the panic's
+    // words, no machine paths, the fixture's key and nobody else's.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {KEY}").as_str())
+        );
+        assert_eq!(request.json()["model"], "fixture-model");
+    }
+    let last_message = |i: usize| -> String {
+        let messages = requests[i].json()["messages"].as_array().unwrap().clone();
+        assert_eq!(messages.len(), 2 * i + 1);
+        messages.last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let feedback_1 = last_message(1);
+    assert!(
+        feedback_1.contains("error[E0425]") && feedback_1.contains("error[E0308]"),
+        "{feedback_1}"
+    );
+    assert!(feedback_1.contains("src/stats.rs"), "{feedback_1}");
+    let feedback_2 = last_message(2);
+    assert!(
+        feedback_2.contains("panicked at src/stats.rs"),
+        "{feedback_2}"
+    );
+    assert!(feedback_2.contains("ParseIntError"), "{feedback_2}");
+    let root = harness.root().canonicalize().unwrap();
+    for feedback in [&feedback_1, &feedback_2] {
+        assert!(!feedback.contains(root.to_str().unwrap()), "{feedback}");
+    }
+
+    // The crate as the last iteration left it: reply 3's stats.rs, reply 1's other files kept,
+    // and the harness's own configuration.
+    let krate = harness.generated_dir().join(FIXTURE);
+    let stats = std::fs::read_to_string(krate.join("src/stats.rs")).unwrap();
+    assert!(stats.contains("line.is_empty() || line.starts_with('#')"));
+    let main = std::fs::read_to_string(krate.join("src/main.rs")).unwrap();
+    assert!(main.contains("usage: stats --input FILE --out-dir DIR"));
+    assert!(krate.join("Cargo.toml").is_file());
+    let config = std::fs::read_to_string(krate.join(".cargo/config.toml")).unwrap();
+    assert!(config.contains("offline = true"));
+    assert_eq!(transcript.files_at(3).unwrap()["src/stats.rs"], stats);
+
+    // The table, from the transcript alone.
+    let json = harness
+        .run(&["report", "errors", "--format", "json"])
+        .expect_code(0)
+        .stdout;
+    let table: Value = serde_json::from_str(&json).unwrap();
+    let row = &table["rows"][0];
+    assert_eq!(row["llm"], FIXTURE);
+    assert_eq!(row["fixture"], true);
+    assert_eq!(row["runs"], 1);
+    assert_eq!(row["succeeded"], 1);
+    assert_eq!(row["succeeded_first_try"], 0);
+    assert_eq!(row["rounds_total"], 2);
+    assert_eq!(row["rounds_by_category"]["unresolved-name"], 1);
+    assert_eq!(row["rounds_by_category"]["panic-other"], 1);
+    assert_eq!(row["input_tokens"], 6000);
+    assert_eq!(row["output_tokens"], 1206);
+    let cost = row["cost_usd"].as_f64().unwrap();
+    assert!(
+        (cost - (6000.0 + 2.0 * 1206.0) / 1e6).abs() < 1e-9,
+        "{cost}"
+    );
+    let markdown = harness.run(&["report", "errors"]).expect_code(0).stdout;
+    assert!(
+        markdown.contains(&format!("| {FIXTURE} † | 1 | 1 | 0 |")),
+        "{markdown}"
+    );
+    assert!(markdown.contains("scripted test fixture"), "{markdown}");
+
+    // What iteration 3 changed.
+    let diff = harness
+        .run(&["diff", run.to_str().unwrap(), "--iteration", "3"])
+        .expect_code(0);
+    assert!(
+        diff.stdout
+            .contains("+        if line.is_empty() || line.starts_with('#') {"),
+        "{}",
+        diff.stdout
+    );
+    assert!(!diff.stdout.contains("src/main.rs"), "{}", diff.stdout);
+
+    // The committed recording is this same conversation; keep it so.
+    let committed = committed_run().join("transcript.yaml");
+    if std::env::var_os("HARNESS_UPDATE_FIXTURES").is_some() {
+        std::fs::create_dir_all(committed_run()).unwrap();
+        std::fs::copy(run.join("transcript.yaml"), &committed).unwrap();
+    }
+    let recorded = read_transcript(&committed).unwrap();
+    assert_eq!(
+        comparable(&recorded),
+        comparable(&transcript),
+        "the committed fixture run is stale: rerun with HARNESS_UPDATE_FIXTURES=1"
+    );
+}
+
+/// A copy of the committed recording in a fresh harness folder.
+fn harness_with_recording() -> (Harness, PathBuf) {
+    let harness = Harness::new();
+    let run = harness.runs_dir().join("fixture-run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(
+        committed_run().join("transcript.yaml"),
+        run.join("transcript.yaml"),
+    )
+    .unwrap();
+    (harness, run)
+}
+
+#[test]
+fn replay_of_the_recording_reproduces_it_exactly() {
+    let (harness, _) = harness_with_recording();
+    let out = harness.run(&["replay"]).expect_code(0);
+    assert!(
+        out.stdout
+            .contains("replayed identically: Succeeded after 3 iteration(s)"),
+        "{}",
+        out.stdout
+    );
+    let recount = harness.run(&["replay", "--no-exec"]).expect_code(0);
+    assert!(
+        recount.stdout.contains("2 feedback round(s)"),
+        "{}",
+        recount.stdout
+    );
+}
+
+#[test]
+fn replay_of_an_altered_reply_drifts_at_that_iteration() {
+    let (harness, run) = harness_with_recording();
+    let path = run.join("transcript.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Reply 3 no longer skips blank lines, so it panics where the recording worked.
+    let altered = text.replacen(
+        "if line.is_empty() || line.starts_with('#') {",
+        "if line.starts_with('#') {",
+        1,
+    );
+    assert_ne!(altered, text);
+    std::fs::write(&path, altered).unwrap();
+    let out = harness.run(&["replay"]).expect_code(4);
+    assert!(
+        out.stdout.contains("replay drifted at iteration 3"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("the outcome"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("+success: false")
+            || out.stdout.contains("+  success: false")
+            || out.stdout.contains("panic-other"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn replay_detects_a_changed_request() {
+    let (harness, run) = harness_with_recording();
+    let path = run.join("transcript.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // The recorded prompt differs from the one this harness sends.
+    let altered = text.replacen(
+        "Write a complete, ready-to-run Rust",
+        "Write a complete Rust",
+        1,
+    );
+    assert_ne!(altered, text);
+    std::fs::write(&path, altered).unwrap();
+    let out = harness.run(&["replay"]).expect_code(4);
+    assert!(
+        out.stdout
+            .contains("replay drifted at iteration 1: message 1 (user)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("+Write a complete, ready-to-run Rust"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn truncated_or_malformed_transcripts_name_the_file_and_line() {
+    let (harness, run) = harness_with_recording();
+    let path = run.join("transcript.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let out = harness.run(&["replay"]).expect_code(2);
+    assert!(out.stderr.contains("transcript.yaml:"), "{}", out.stderr);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+
+    let lines: Vec<&str> = text.lines().collect();
+    let broken_at = lines
+        .iter()
+        .position(|l| l.starts_with("iteration:"))
+        .unwrap();
+    let mut broken = lines.clone();
+    broken[broken_at] = "iteration: [1";
+    std::fs::write(&path, broken.join("\n") + "\n").unwrap();
+    let out = harness.run(&["replay"]).expect_code(2);
+    assert!(out.stderr.contains("transcript.yaml:"), "{}", out.stderr);
+    assert!(out.stderr.contains("malformed"), "{}", out.stderr);
+    let report = harness.run(&["report", "errors"]).expect_code(2);
+    assert!(report.stderr.contains("malformed"), "{}", report.stderr);
+}
+
+#[test]
+fn bad_input_fails_before_any_work_with_advice() {
+    let server = OpenAiServer::start(vec![]);
+    let harness = Harness::new().registry(&registry(&server.base_url()));
+
+    let out = harness.run(&["generate", "--llm", FIXTURE]).expect_code(2);
+    assert!(
+        out.stderr
+            .contains("set the environment variable FIXTURE_API_KEY"),
+        "{}",
+        out.stderr
+    );
+    let out = harness.run(&["generate", "--llm", "gpt-17"]).expect_code(2);
+    assert!(
+        out.stderr.contains("unknown LLM `gpt-17`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("gpt-4o") && out.stderr.contains(FIXTURE),
+        "{}",
+        out.stderr
+    );
+    assert!(server.requests().is_empty());
+    assert!(!harness.runs_dir().exists(), "nothing may be recorded");
+    assert!(
+        !harness.generated_dir().exists(),
+        "nothing may be generated"
+    );
+}
+
+#[test]
+fn an_api_failure_aborts_the_run_without_charging_the_llm() {
+    let mut script = scripted_conversation();
+    script.truncate(1);
+    script.push(Scripted::server_error());
+    let server = OpenAiServer::start(script);
+    let harness = Harness::new()
+        .registry(&registry(&server.base_url()))
+        .env("FIXTURE_API_KEY", KEY);
+    let out = harness.run(&["generate", "--llm", FIXTURE]).expect_code(3);
+    assert!(
+        out.stdout.contains("aborted at iteration 2"),
+        "{}",
+        out.stdout
+    );
+    let transcript = read_transcript(&harness.only_run().join("transcript.yaml")).unwrap();
+    assert!(transcript
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::ModelError(_))));
+    assert_eq!(transcript.end().unwrap().status, EndStatus::Aborted);
+    let json = harness
+        .run(&["report", "errors", "--format", "json"])
+        .expect_code(0)
+        .stdout;
+    let table: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(table["rows"][0]["aborted"], 1);
+    assert_eq!(
+        table["rows"][0]["rounds_total"], 1,
+        "only iteration 1's compile errors count"
+    );
+}

@@ -1,0 +1,93 @@
+//! Runs the real `harness` binary in a scratch folder of its own, with a fluent builder.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What one `harness` invocation left.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Panics with the whole output unless the exit code is `code`.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit code {code}, got {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A scratch folder with `harness-runs/` and `generated/`, and the environment to run in.
+pub struct Harness {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Harness {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn runs_dir(&self) -> PathBuf {
+        self.root().join("harness-runs")
+    }
+
+    pub fn generated_dir(&self) -> PathBuf {
+        self.root().join("generated")
+    }
+
+    /// Writes a registry file that the runs will use.
+    pub fn registry(self, yaml: &str) -> Self {
+        let path = self.root().join("llms.yaml");
+        std::fs::write(&path, yaml).expect("write the registry");
+        self.env("HARNESS_REGISTRY", &path.to_string_lossy())
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Runs `harness ARGS` in the scratch folder and waits for it.
+    pub fn run(&self, args: &[&str]) -> Finished {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
+        command
+            .args(args)
+            .current_dir(self.root())
+            .env("HARNESS_RUNS_DIR", self.runs_dir())
+            .env("HARNESS_GENERATED_DIR", self.generated_dir())
+            .env_remove("HARNESS_REGISTRY");
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let output = command.output().expect("the harness binary runs");
+        Finished {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The one run folder under `harness-runs/`.
+    pub fn only_run(&self) -> PathBuf {
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(self.runs_dir())
+            .expect("the runs folder exists")
+            .map(|e| e.expect("a folder entry").path())
+            .collect();
+        assert_eq!(runs.len(), 1, "expected one run, found {runs:?}");
+        runs.remove(0)
+    }
+}
