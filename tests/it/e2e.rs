@@ -400,3 +400,70 @@ fn an_api_failure_aborts_the_run_without_charging_the_llm() {
         "only iteration 1's compile errors count"
     );
 }
+
+#[test]
+fn model_and_base_url_overrides_reach_the_wire() {
+    let server = OpenAiServer::start(scripted_conversation());
+    // The registry's own URL points nowhere; the flags must win.
+    let harness = Harness::new()
+        .registry(&registry("http://127.0.0.1:9/v1"))
+        .env("FIXTURE_API_KEY", KEY);
+    let out = harness
+        .run(&[
+            "generate",
+            "--llm",
+            FIXTURE,
+            "--base-url",
+            &server.base_url(),
+            "--model",
+            "fixture-other-model",
+            "--max-iterations",
+            "1",
+        ])
+        .expect_code(3);
+    assert!(
+        out.stdout.contains("gave up after 1 iteration(s)"),
+        "{}",
+        out.stdout
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].json()["model"], "fixture-other-model");
+    let transcript = read_transcript(&harness.only_run().join("transcript.yaml")).unwrap();
+    assert_eq!(transcript.header.llm.model, "fixture-other-model");
+    assert_eq!(
+        transcript.header.llm.base_url.as_deref(),
+        Some(server.base_url().as_str())
+    );
+}
+
+#[test]
+fn llms_lists_the_registry_and_which_keys_are_set() {
+    let harness = Harness::new()
+        .registry(&registry("http://127.0.0.1:9/v1"))
+        .env("FIXTURE_API_KEY", KEY)
+        .env("OPENAI_API_KEY", "");
+    let out = harness.run(&["llms"]).expect_code(0);
+    let line = |id: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {id} |")))
+            .unwrap_or_else(|| panic!("no line for {id}:\n{}", out.stdout))
+            .to_string()
+    };
+    assert!(line(FIXTURE).contains("| FIXTURE_API_KEY | set |"));
+    assert!(line("gpt-4o").contains("| OPENAI_API_KEY | missing |"));
+    assert!(line("claude-sonnet-4").contains("ANTHROPIC_API_KEY"));
+    assert!(line("local").contains("| optional |"));
+    assert!(!out.stdout.contains(KEY));
+}
+
+#[test]
+fn a_provider_without_a_native_client_is_refused_before_any_work() {
+    let harness = Harness::new().env("ANTHROPIC_API_KEY", "fixture-anthropic-secret");
+    let out = harness
+        .run(&["generate", "--llm", "claude-sonnet-4"])
+        .expect_code(2);
+    assert!(out.stderr.contains("anthropic API"), "{}", out.stderr);
+    assert!(!harness.runs_dir().exists());
+}
