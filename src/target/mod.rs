@@ -7,6 +7,7 @@
 
 mod cargo;
 mod rust_tiny;
+pub mod unet_checks;
 
 use std::path::PathBuf;
 use std::time::Duration;
