@@ -58,8 +58,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// The registry id of the LLM (see `harness llms`).
-    #[arg(long)]
-    pub llm: String,
+    #[arg(long, required_unless_present = "resume")]
+    pub llm: Option<String>,
+    /// Finish an interrupted run (a run folder, its transcript, or a run id), reusing every
+    /// reply it recorded; the LLM, target and cap come from its transcript.
+    #[arg(long, conflicts_with_all = ["llm", "target", "max_iterations", "repeat", "model", "base_url"])]
+    pub resume: Option<PathBuf>,
     /// The target program (see ARCHITECTURE.md).
     #[arg(long, default_value = crate::target::DEFAULT_TARGET)]
     pub target: String,

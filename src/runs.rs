@@ -42,6 +42,25 @@ pub fn workspace_name(llm: &str, repeat: u32) -> String {
     }
 }
 
+/// The transcript of one run given as a transcript file, a run folder, or a run id in
+/// `runs_dir`.
+pub fn resolve_run(runs_dir: &Path, run: &Path) -> Result<PathBuf, String> {
+    [
+        run.to_path_buf(),
+        run.join(TRANSCRIPT_FILE),
+        runs_dir.join(run).join(TRANSCRIPT_FILE),
+    ]
+    .into_iter()
+    .find(|candidate| candidate.is_file())
+    .ok_or_else(|| {
+        format!(
+            "no run `{}`: give a run folder, a transcript, or a run id in {}",
+            run.display(),
+            runs_dir.display()
+        )
+    })
+}
+
 /// Every transcript under the given paths: a transcript file, a run folder, or a folder of run
 /// folders (searched two levels deep), sorted by path. A path that holds none is an error.
 pub fn find_transcripts(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {

@@ -1,15 +1,14 @@
 //! `harness diff RUN --iteration N`: what one iteration changed in the crate.
 
-use std::path::PathBuf;
-
 use crate::cli::{DiffArgs, GlobalArgs};
+use crate::runs::resolve_run;
 use crate::textdiff;
-use crate::transcript::{read_transcript, TRANSCRIPT_FILE};
+use crate::transcript::read_transcript;
 
 use super::{UserError, EXIT_OK};
 
 pub fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<u8> {
-    let path = resolve(global, &args.run)?;
+    let path = resolve_run(&global.runs_dir, &args.run).map_err(UserError)?;
     let transcript = read_transcript(&path)?;
     let last = transcript.last_iteration();
     if args.iteration == 0 || args.iteration > last {
@@ -37,23 +36,4 @@ pub fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<u8> {
         after.len() - changed
     );
     Ok(EXIT_OK)
-}
-
-/// A transcript file, a run folder, or a run id in the runs folder.
-fn resolve(global: &GlobalArgs, run: &PathBuf) -> anyhow::Result<PathBuf> {
-    for candidate in [
-        run.clone(),
-        run.join(TRANSCRIPT_FILE),
-        global.runs_dir.join(run).join(TRANSCRIPT_FILE),
-    ] {
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-    }
-    Err(UserError(format!(
-        "no run `{}`: give a run folder, a transcript, or a run id in {}",
-        run.display(),
-        global.runs_dir.display()
-    ))
-    .into())
 }

@@ -50,6 +50,10 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
             || cause.is::<crate::config::ConfigError>()
             || cause.is::<crate::transcript::ReadError>()
             || cause.is::<crate::llm::BrokenHistory>()
+            || matches!(
+                cause.downcast_ref::<crate::session::SessionError>(),
+                Some(crate::session::SessionError::Broken(_))
+            )
     });
     ExitCode::from(if user { EXIT_INPUT } else { EXIT_HARNESS })
 }

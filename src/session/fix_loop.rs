@@ -83,15 +83,46 @@ pub enum SessionError {
     Drift(Box<ReplayDrift>),
     #[error(transparent)]
     MissingRecording(LlmError),
+    #[error(transparent)]
+    Broken(crate::transcript::ReadError),
+    #[error("{path}: the run already ended ({status:?}); there is nothing to resume")]
+    AlreadyFinished { path: PathBuf, status: EndStatus },
 }
 
-/// Runs the loop to its end and records it.
+/// Where a loop starts: the beginning of a run, or the point an interrupted run had reached.
+pub(crate) struct LoopState {
+    pub history: Vec<ChatMessage>,
+    /// How many messages of `history` earlier events already hold.
+    pub sent: usize,
+    pub files: BTreeMap<String, String>,
+    pub outcomes: Vec<OutcomeEvent>,
+    pub first_iteration: u32,
+    /// A recorded reply for `first_iteration`, used instead of asking the model again.
+    pub pending_reply: Option<Reply>,
+    /// Harness time already spent before this session (resume).
+    pub earlier_ms: u64,
+}
+
+impl LoopState {
+    fn fresh(target: &dyn Target) -> Self {
+        LoopState {
+            history: vec![ChatMessage::user(target.templates().initial)],
+            sent: 0,
+            files: BTreeMap::new(),
+            outcomes: Vec::new(),
+            first_iteration: 1,
+            pending_reply: None,
+            earlier_ms: 0,
+        }
+    }
+}
+
+/// Runs the loop to its end and records it in a new transcript.
 pub fn run_session(
     config: &SessionConfig,
     model: &mut dyn ChatModel,
     progress: &dyn Fn(u32, Phase),
 ) -> Result<SessionSummary, SessionError> {
-    let started = Instant::now();
     let target = config.target;
     let mut writer = TranscriptWriter::create(&config.transcript_path)?;
     writer.append(&Event::Header(Box::new(Header {
@@ -109,12 +140,29 @@ pub fn run_session(
         started_at: now_rfc3339(),
         replay_of: config.replay_of.clone(),
     })))?;
-    let workspace = Workspace::reset(&config.workspace_dir)?;
+    drive(config, model, progress, writer, LoopState::fresh(target))
+}
 
-    let mut history = vec![ChatMessage::user(target.templates().initial)];
-    let mut sent = 0usize;
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
-    let mut outcomes = Vec::new();
+/// The loop proper, from `state` on, appending to `writer`.
+pub(crate) fn drive(
+    config: &SessionConfig,
+    model: &mut dyn ChatModel,
+    progress: &dyn Fn(u32, Phase),
+    mut writer: TranscriptWriter,
+    state: LoopState,
+) -> Result<SessionSummary, SessionError> {
+    let started = Instant::now();
+    let target = config.target;
+    let workspace = Workspace::reset(&config.workspace_dir)?;
+    let LoopState {
+        mut history,
+        mut sent,
+        mut files,
+        mut outcomes,
+        first_iteration,
+        mut pending_reply,
+        earlier_ms,
+    } = state;
 
     let end = |writer: &mut TranscriptWriter,
                status: EndStatus,
@@ -126,7 +174,7 @@ pub fn run_session(
             iterations,
             reason,
             finished_at: now_rfc3339(),
-            wall_ms: started.elapsed().as_millis() as u64,
+            wall_ms: earlier_ms + started.elapsed().as_millis() as u64,
         }))
     };
     let summary = |status, iterations, outcomes, reason| SessionSummary {
@@ -140,75 +188,81 @@ pub fn run_session(
         reason,
     };
 
-    for iteration in 1..=config.max_iterations {
-        // 1. Ask the model.
-        let request = ChatRequest {
-            model: config.llm.model.clone(),
-            messages: history.clone(),
-            params: config.llm.params.clone(),
-        };
-        writer.append(&Event::Request(RequestEvent {
-            iteration,
-            model: request.model.clone(),
-            params: request.params.clone(),
-            history_len: sent,
-            new_messages: history[sent..].to_vec(),
-        }))?;
-        progress(iteration, Phase::WaitingForModel);
-        let asked = Instant::now();
-        let reply = match model.complete(iteration, &request) {
-            Ok(reply) => reply,
-            Err(LlmError::Drift(drift)) => {
-                end(
-                    &mut writer,
-                    EndStatus::Aborted,
+    for iteration in first_iteration..=config.max_iterations {
+        // 1. Ask the model (unless a resumed run recorded its reply already).
+        let reply = match pending_reply.take() {
+            Some(reply) => reply,
+            None => {
+                let request = ChatRequest {
+                    model: config.llm.model.clone(),
+                    messages: history.clone(),
+                    params: config.llm.params.clone(),
+                };
+                writer.append(&Event::Request(RequestEvent {
                     iteration,
-                    Some("replay drift".into()),
-                )?;
-                return Err(SessionError::Drift(drift));
-            }
-            Err(error @ LlmError::MissingRecording { .. }) => {
-                end(
-                    &mut writer,
-                    EndStatus::Aborted,
-                    iteration,
-                    Some(error.to_string()),
-                )?;
-                return Err(SessionError::MissingRecording(error));
-            }
-            Err(error) => {
-                let message = error_chain(&error);
-                writer.append(&Event::ModelError(ModelErrorEvent {
-                    iteration,
-                    message: message.clone(),
-                    latency_ms: asked.elapsed().as_millis() as u64,
+                    model: request.model.clone(),
+                    params: request.params.clone(),
+                    history_len: sent,
+                    new_messages: history[sent..].to_vec(),
                 }))?;
-                end(
-                    &mut writer,
-                    EndStatus::Aborted,
+                progress(iteration, Phase::WaitingForModel);
+                let asked = Instant::now();
+                let reply = match model.complete(iteration, &request) {
+                    Ok(reply) => reply,
+                    Err(LlmError::Drift(drift)) => {
+                        end(
+                            &mut writer,
+                            EndStatus::Aborted,
+                            iteration,
+                            Some("replay drift".into()),
+                        )?;
+                        return Err(SessionError::Drift(drift));
+                    }
+                    Err(error @ LlmError::MissingRecording { .. }) => {
+                        end(
+                            &mut writer,
+                            EndStatus::Aborted,
+                            iteration,
+                            Some(error.to_string()),
+                        )?;
+                        return Err(SessionError::MissingRecording(error));
+                    }
+                    Err(error) => {
+                        let message = error_chain(&error);
+                        writer.append(&Event::ModelError(ModelErrorEvent {
+                            iteration,
+                            message: message.clone(),
+                            latency_ms: asked.elapsed().as_millis() as u64,
+                        }))?;
+                        end(
+                            &mut writer,
+                            EndStatus::Aborted,
+                            iteration,
+                            Some(message.clone()),
+                        )?;
+                        return Ok(summary(
+                            EndStatus::Aborted,
+                            iteration,
+                            outcomes,
+                            Some(message),
+                        ));
+                    }
+                };
+                writer.append(&Event::Reply(ReplyEvent {
                     iteration,
-                    Some(message.clone()),
-                )?;
-                return Ok(summary(
-                    EndStatus::Aborted,
-                    iteration,
-                    outcomes,
-                    Some(message),
-                ));
+                    text: reply.text.clone(),
+                    finish_reason: reply.finish_reason.clone(),
+                    usage: reply.usage,
+                    latency_ms: asked.elapsed().as_millis() as u64,
+                    model: reply.model.clone(),
+                    refusal: reply.refusal.clone(),
+                }))?;
+                history.push(ChatMessage::assistant(reply.text.clone()));
+                // The reply event holds this message; the next request records only what follows it.
+                sent = history.len();
+                reply
             }
         };
-        writer.append(&Event::Reply(ReplyEvent {
-            iteration,
-            text: reply.text.clone(),
-            finish_reason: reply.finish_reason.clone(),
-            usage: reply.usage,
-            latency_ms: asked.elapsed().as_millis() as u64,
-            model: reply.model.clone(),
-            refusal: reply.refusal.clone(),
-        }))?;
-        history.push(ChatMessage::assistant(reply.text.clone()));
-        // The reply event holds this message; the next request records only what follows it.
-        sent = history.len();
 
         // 2. Turn the reply into files.
         let (written, notes, mut errors) = apply_reply(&reply, target.expected_files(), &mut files);

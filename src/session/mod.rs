@@ -2,6 +2,8 @@
 
 mod fix_loop;
 mod provenance;
+mod resume;
 
 pub use fix_loop::{run_session, Phase, SessionConfig, SessionError, SessionSummary};
 pub use provenance::{harness_info, now_rfc3339, toolchain_info};
+pub use resume::resume_session;

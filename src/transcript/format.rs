@@ -8,7 +8,8 @@
 //!
 //! The first event is the `header` (provenance); then, per iteration, `request`, `reply` (or
 //! `model-error`), `files`, `build`, `run` (the last two only when reached), `outcome`; the last
-//! event is `end`. Durations and latencies are recorded but never compared in replay.
+//! event is `end`. A `resume` event marks where a crashed run was taken up again; see
+//! `ResumeEvent` for how it reads. Durations and latencies are recorded but never compared in replay.
 //!
 //! Every iteration's files can be rebuilt: `files.written` holds the full content of each file
 //! the reply provided; `files.kept` names, by hash, the files carried over from the iteration
@@ -38,6 +39,7 @@ pub enum Event {
     Build(BuildEvent),
     Run(RunEvent),
     Outcome(OutcomeEvent),
+    Resume(ResumeEvent),
     End(EndEvent),
 }
 
@@ -181,6 +183,23 @@ pub struct OutcomeEvent {
     pub errors: Vec<ErrorRecord>,
 }
 
+/// A crashed run was resumed here (`harness generate --resume`).
+///
+/// Readers drop the interrupted iteration's events before this one: its files, build, run and
+/// outcome (they are done again after it), and its request too when no reply had been recorded
+/// (the request is sent again). The physical file keeps them: nothing recorded is ever erased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResumeEvent {
+    /// The iteration that was interrupted and is done again from here.
+    pub iteration: u32,
+    /// Its reply had been recorded and is used again, without asking the model.
+    pub reused_reply: bool,
+    /// Where a half-written last event began (its bytes were moved to `<transcript>.partial`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_tail_line: Option<usize>,
+    pub resumed_at: String,
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -200,5 +219,7 @@ pub struct EndEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub finished_at: String,
+    /// Time spent in the harness. For a resumed run: the recorded steps' durations before the
+    /// crash plus the resumed session's time (the time the run lay interrupted is not counted).
     pub wall_ms: u64,
 }

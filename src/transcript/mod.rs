@@ -10,8 +10,8 @@ mod writer;
 
 pub use format::{
     BuildEvent, EndEvent, EndStatus, Event, FileEntry, FilesEvent, HarnessInfo, Header,
-    ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, RunEvent, TargetInfo, ToolchainInfo,
-    FORMAT_VERSION,
+    ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, ResumeEvent, RunEvent, TargetInfo,
+    ToolchainInfo, FORMAT_VERSION,
 };
 #[cfg(test)]
 pub(crate) use reader::parse_transcript;

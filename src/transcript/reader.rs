@@ -13,6 +13,8 @@ pub struct Transcript {
     pub events: Vec<Event>,
     /// The line where a partial last event starts (a crash while writing it); it was ignored.
     pub partial_tail_line: Option<usize>,
+    /// The byte offset of that line: the length of the file's complete part.
+    pub partial_tail_offset: Option<usize>,
 }
 
 /// Why a transcript could not be read.
@@ -102,8 +104,12 @@ pub(crate) fn parse_transcript(text: &str, path: &Path) -> Result<Transcript, Re
     let mut documents = Vec::new();
     let mut current: Option<Document> = None;
     let mut partial_tail_line = None;
+    let mut offset = 0usize;
+    let mut line_offsets = Vec::new();
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let number = index + 1;
+        line_offsets.push(offset);
+        offset += line.len();
         let bare = line.trim_end_matches(['\n', '\r']);
         match (&mut current, bare) {
             (None, "---") => {
@@ -138,6 +144,7 @@ pub(crate) fn parse_transcript(text: &str, path: &Path) -> Result<Transcript, Re
     if let Some(doc) = current {
         partial_tail_line = Some(doc.first_line - 1);
     }
+    let partial_tail_offset = partial_tail_line.map(|line| line_offsets[line - 1]);
 
     let mut iter = documents.into_iter();
     let Some(first) = iter.next() else {
@@ -163,6 +170,9 @@ pub(crate) fn parse_transcript(text: &str, path: &Path) -> Result<Transcript, Re
                 "a second header event".to_string(),
             ));
         }
+        if let Event::Resume(resume) = &event {
+            drop_interrupted(&mut events, resume.iteration, resume.reused_reply);
+        }
         events.push(event);
     }
     Ok(Transcript {
@@ -170,7 +180,21 @@ pub(crate) fn parse_transcript(text: &str, path: &Path) -> Result<Transcript, Re
         header,
         events,
         partial_tail_line,
+        partial_tail_offset,
     })
+}
+
+/// Drops what a resume redoes: the interrupted iteration's steps after its reply, and its request
+/// as well when the reply was never recorded.
+fn drop_interrupted(events: &mut Vec<Event>, iteration: u32, reused_reply: bool) {
+    events.retain(|event| match event {
+        Event::Files(e) => e.iteration != iteration,
+        Event::Build(e) => e.iteration != iteration,
+        Event::Run(e) => e.iteration != iteration,
+        Event::Outcome(e) => e.iteration != iteration,
+        Event::Request(e) => reused_reply || e.iteration != iteration,
+        _ => true,
+    });
 }
 
 fn check_version(doc: &Document, path: &Path) -> Result<(), ReadError> {

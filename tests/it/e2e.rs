@@ -11,8 +11,8 @@ use crate::support::conversation;
 use crate::support::harness::Harness;
 use crate::support::openai_server::{OpenAiServer, Scripted};
 
-const FIXTURE: &str = "fixture-scripted-stats";
-const KEY: &str = "fixture-secret-that-must-not-leak";
+pub const FIXTURE: &str = "fixture-scripted-stats";
+pub const KEY: &str = "fixture-secret-that-must-not-leak";
 
 /// The committed recording of the scripted conversation, used by the replay tests and by the
 /// README's first command. `HARNESS_UPDATE_FIXTURES=1 cargo test` rewrites it.
@@ -20,13 +20,13 @@ pub fn committed_run() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runs/fixture-scripted-stats")
 }
 
-fn registry(base_url: &str) -> String {
+pub fn registry(base_url: &str) -> String {
     format!(
         "llms:\n  - id: {FIXTURE}\n    provider: openai\n    model: fixture-model\n    base_url: {base_url}\n    api_key_env: FIXTURE_API_KEY\n    params: {{ max_tokens: 4096, temperature: 0.0 }}\n    price: {{ input_per_mtok: 1.0, output_per_mtok: 2.0 }}\n"
     )
 }
 
-fn scripted_conversation() -> Vec<Scripted> {
+pub fn scripted_conversation() -> Vec<Scripted> {
     (1..=3)
         .map(|n| {
             Scripted::reply(conversation(FIXTURE, &format!("reply-{n}.md")))

@@ -63,6 +63,11 @@ impl Harness {
 
     /// Runs `harness ARGS` in the scratch folder and waits for it.
     pub fn run(&self, args: &[&str]) -> Finished {
+        self.run_with_env(args, &[])
+    }
+
+    /// Like `run`, with extra variables for this invocation only.
+    pub fn run_with_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Finished {
         let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
         command
             .args(args)
@@ -71,6 +76,9 @@ impl Harness {
             .env("HARNESS_GENERATED_DIR", self.generated_dir())
             .env_remove("HARNESS_REGISTRY");
         for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        for (key, value) in extra {
             command.env(key, value);
         }
         let output = command.output().expect("the harness binary runs");

@@ -267,6 +267,9 @@ impl RecordedRequest {
 /// State shared between the server thread and the test.
 struct Shared {
     script: Mutex<std::collections::VecDeque<Scripted>>,
+    /// Conversation mode: the answer is chosen by how many assistant turns the request holds,
+    /// as a stateless model would, so a client that asks again gets the same answer.
+    by_turn: Option<Vec<Scripted>>,
     requests: Mutex<Vec<RecordedRequest>>,
     stopping: AtomicBool,
 }
@@ -281,12 +284,23 @@ pub struct OpenAiServer {
 impl OpenAiServer {
     /// Binds 127.0.0.1 on a free port and serves `script` from a new thread.
     pub fn start(script: Vec<Scripted>) -> OpenAiServer {
+        Self::launch(script, None)
+    }
+
+    /// Serves a conversation: a request with N assistant messages gets `turns[N]`, however
+    /// often it is asked.
+    pub fn start_conversation(turns: Vec<Scripted>) -> OpenAiServer {
+        Self::launch(Vec::new(), Some(turns))
+    }
+
+    fn launch(script: Vec<Scripted>, by_turn: Option<Vec<Scripted>>) -> OpenAiServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener
             .local_addr()
             .expect("local address of the listener");
         let shared = Arc::new(Shared {
             script: Mutex::new(script.into()),
+            by_turn,
             requests: Mutex::new(Vec::new()),
             stopping: AtomicBool::new(false),
         });
@@ -364,9 +378,17 @@ fn serve(listener: &TcpListener, shared: &Shared) {
         let Ok(request) = read_request(&mut stream) else {
             continue;
         };
+        let turn = request
+            .body
+            .as_ref()
+            .and_then(|b| b["messages"].as_array().cloned())
+            .map_or(0, |m| m.iter().filter(|m| m["role"] == "assistant").count());
         lock(&shared.requests).push(request);
         served += 1;
-        let next = lock(&shared.script).pop_front();
+        let next = match &shared.by_turn {
+            Some(turns) => turns.get(turn).cloned(),
+            None => lock(&shared.script).pop_front(),
+        };
         match next.unwrap_or_else(|| exhausted(served)) {
             Scripted::Reply(reply) => {
                 let body = reply.to_json(served).to_string();
