@@ -1,5 +1,6 @@
 //! The integration tests, as one binary with shared helpers in `support`.
 
+mod bad_input;
 mod build_cache;
 mod crash;
 mod e2e;
