@@ -1,6 +1,7 @@
 //! The integration tests, as one binary with shared helpers in `support`.
 
 mod build_cache;
+mod data;
 mod e2e;
 mod openai_client;
 mod support;
