@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::dataset::SynthKind;
 use crate::report::Format;
 
 /// Benchmarks LLMs as programmers: generate, build, feed back, record, replay, count.
@@ -53,6 +54,9 @@ pub enum Command {
     Llms,
     /// What one iteration of a run changed in the crate.
     Diff(DiffArgs),
+    /// Datasets: draw the synthetic one, import published ones, check a folder.
+    #[command(subcommand)]
+    Data(DataCommand),
 }
 
 #[derive(Debug, Args)]
@@ -117,4 +121,56 @@ pub struct DiffArgs {
     /// The iteration whose changes to show.
     #[arg(long)]
     pub iteration: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Draw a synthetic dataset: seeded, the same bytes on every machine.
+    Synth(DataSynthArgs),
+    /// Convert a published dataset to images/N.png and masks/N_seg.png.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Check a dataset folder's layout and files, and summarise it.
+    Check(DataCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataSynthArgs {
+    /// Which synthetic dataset.
+    #[arg(long, value_enum, default_value_t = SynthKind::Glottis)]
+    pub kind: SynthKind,
+    /// How many image/mask pairs.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub n: u32,
+    /// Width and height in pixels.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=4096))]
+    pub size: u32,
+    /// The seed: the same seed gives the same files.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The folder to create (it must be empty or absent).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// CHASE_DB1 retinal vessels: the CHASEDB1.zip archive or its unpacked folder.
+    #[command(name = "chase-db1")]
+    ChaseDb1(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The archive, or the folder it unpacks to.
+    pub source: PathBuf,
+    /// The folder to create (it must be empty or absent).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DataCheckArgs {
+    /// The dataset folder (holding images/ and masks/).
+    pub dir: PathBuf,
 }

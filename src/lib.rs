@@ -6,7 +6,9 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dataset;
 pub mod diagnostics;
+pub mod eval;
 pub mod exec;
 pub mod extract;
 pub mod llm;

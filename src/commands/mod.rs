@@ -2,15 +2,17 @@
 //!
 //! Exit codes (documented in the README):
 //! 0 success; 1 the harness itself failed; 2 bad input or usage (unknown LLM, missing key,
-//! malformed transcript); 3 a run ended without a working program (gave up or aborted);
+//! malformed transcript, a bad dataset); 3 a run ended without a working program (gave up or aborted);
 //! 4 replay drifted from the recording.
 
+mod data;
 mod diff;
 mod generate;
 mod llms;
 mod replay;
 mod report;
 
+pub use data::data;
 pub use diff::diff;
 pub use generate::generate;
 pub use llms::llms;
@@ -40,6 +42,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(ReportCommand::Errors(args)) => report_errors(&cli.global, &args),
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
+        Command::Data(command) => data(&command),
     }
 }
 
@@ -54,6 +57,9 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
                 cause.downcast_ref::<crate::session::SessionError>(),
                 Some(crate::session::SessionError::Broken(_))
             )
+            || cause
+                .downcast_ref::<crate::dataset::DatasetError>()
+                .is_some_and(crate::dataset::DatasetError::is_user_error)
     });
     ExitCode::from(if user { EXIT_INPUT } else { EXIT_HARNESS })
 }

@@ -3,6 +3,7 @@
 mod bad_input;
 mod build_cache;
 mod crash;
+mod data;
 mod e2e;
 mod openai_client;
 mod support;

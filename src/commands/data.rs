@@ -1,0 +1,116 @@
+//! `harness data`: draw the synthetic dataset, import published ones, check a dataset folder.
+//! Progress goes to stderr (only on a terminal); the summary goes to stdout.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{DataCheckArgs, DataCommand, DataSynthArgs, ImportArgs, ImportCommand};
+use crate::dataset::{self, Pair, CHASE_DB1};
+
+use super::EXIT_OK;
+
+pub fn data(command: &DataCommand) -> anyhow::Result<u8> {
+    match command {
+        DataCommand::Synth(args) => synth(args),
+        DataCommand::Import(ImportCommand::ChaseDb1(args)) => import_chase(args),
+        DataCommand::Check(args) => check(args),
+    }
+}
+
+fn synth(args: &DataSynthArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let bar = progress_bar(u64::from(args.n), "drawing");
+    let pairs = dataset::generate_with_progress(
+        args.kind,
+        args.n as usize,
+        args.size,
+        args.seed,
+        &args.out,
+        &mut |done| bar.set_position(done as u64),
+    )?;
+    bar.finish_and_clear();
+    eprintln!(
+        "wrote {} pairs to {} in {:.1} s",
+        pairs.len(),
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("dataset: {}", args.kind.dataset_name());
+    println!(
+        "generator: version {}, seed {}",
+        dataset::GENERATOR_VERSION,
+        args.seed
+    );
+    print_summary(&pairs)?;
+    Ok(EXIT_OK)
+}
+
+fn import_chase(args: &ImportArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let bar = progress_bar(0, "importing");
+    let pairs =
+        dataset::import_chase_db1_with_progress(&args.source, &args.out, &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })?;
+    bar.finish_and_clear();
+    eprintln!(
+        "wrote {} pairs to {} in {:.1} s",
+        pairs.len(),
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("dataset: {CHASE_DB1}");
+    print_summary(&pairs)?;
+    Ok(EXIT_OK)
+}
+
+fn check(args: &DataCheckArgs) -> anyhow::Result<u8> {
+    let pairs = dataset::scan(&args.dir)?;
+    println!("dataset: {}", display_name(&args.dir));
+    print_summary(&pairs)?;
+    Ok(EXIT_OK)
+}
+
+/// The folder's name, for a dataset that names itself nowhere else.
+fn display_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
+fn print_summary(pairs: &[Pair]) -> anyhow::Result<()> {
+    let summary = dataset::summarise(pairs)?;
+    println!("pairs: {}", summary.count);
+    let (min, max) = (summary.min_size, summary.max_size);
+    if min == max {
+        println!("size: {}x{}", min.0, min.1);
+    } else {
+        println!("sizes: {}x{} to {}x{}", min.0, min.1, max.0, max.1);
+    }
+    println!("mean foreground: {:.2}%", 100.0 * summary.mean_foreground);
+    println!(
+        "empty masks: {} ({:.1}%)",
+        summary.empty_masks,
+        100.0 * summary.empty_masks as f64 / summary.count.max(1) as f64
+    );
+    println!("fingerprint: {}", summary.fingerprint);
+    Ok(())
+}
+
+/// A bar on stderr when it is a terminal; otherwise nothing at all.
+fn progress_bar(total: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_string());
+    bar
+}

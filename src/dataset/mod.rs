@@ -1,0 +1,27 @@
+//! Datasets in the study's layout (`images/N.png`, `masks/N_seg.png`): scanning and checking,
+//! the synthetic generator, the smoke set, importers, and the held-out test split.
+
+mod chase;
+mod error;
+mod glottis;
+mod layout;
+mod rng;
+mod smoke;
+mod split;
+mod synth;
+
+pub use chase::{import_chase_db1, import_chase_db1_with_progress, CHASE_DB1};
+pub use error::DatasetError;
+pub use layout::{
+    fingerprint, image_file_name, mask_file_name, read_gray, scan, summarise, Pair, Summary,
+    IMAGES_DIR, MASKS_DIR, MASK_SUFFIX,
+};
+pub use smoke::{write_smoke_set, SMOKE_PAIRS};
+pub use split::{
+    materialise, split, test_count, Materialised, Split, SPLIT_FILE, SPLIT_FORMAT_VERSION,
+    TEST_FRACTION,
+};
+pub use synth::{
+    generate, generate_with_progress, render, Provenance, SynthKind, GENERATOR_VERSION,
+    PROVENANCE_FILE,
+};
