@@ -20,5 +20,6 @@ pub mod session;
 pub mod target;
 pub mod taxonomy;
 pub mod textdiff;
+pub mod train;
 pub mod transcript;
 pub mod workspace;

@@ -8,6 +8,7 @@
 mod cargo;
 mod rust_tiny;
 pub mod unet_checks;
+pub mod unet_outputs;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,6 +59,58 @@ pub trait Target: Send + Sync {
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome;
     /// Runs the built program on the smoke input and checks what it wrote.
     fn smoke_run(&self, workspace: &Workspace, program: &BuiltProgram) -> RunOutcome;
+    /// Full training and prediction, for targets whose programs train a model.
+    fn trainer(&self) -> Option<&dyn Trainer> {
+        None
+    }
+}
+
+/// One step of full training or prediction.
+#[derive(Debug, Clone)]
+pub struct TrainStep {
+    pub exit: ExitInfo,
+    /// Empty when the step exited cleanly.
+    pub errors: Vec<ErrorRecord>,
+    pub duration: Duration,
+    /// The end of its standard error, normalised, for the user.
+    pub stderr_tail: String,
+}
+
+/// The training contract of a target: `train` on a data folder, `predict` on images.
+pub trait Trainer {
+    /// Trains on `data_dir` (our layout), writing into `out_dir`; `epochs` overrides the
+    /// program's own choice.
+    fn train(
+        &self,
+        workspace: &Workspace,
+        program: &BuiltProgram,
+        data_dir: &std::path::Path,
+        out_dir: &std::path::Path,
+        epochs: Option<u32>,
+        timeout: Duration,
+    ) -> TrainStep;
+    /// Predicts a mask for every image of `images_dir` into `pred_dir`, with what `train` wrote.
+    fn predict(
+        &self,
+        workspace: &Workspace,
+        program: &BuiltProgram,
+        out_dir: &std::path::Path,
+        images_dir: &std::path::Path,
+        pred_dir: &std::path::Path,
+        timeout: Duration,
+    ) -> TrainStep;
+    /// Checks the files `train` must write; reads the program's own test Dice.
+    fn check_outputs(
+        &self,
+        out_dir: &std::path::Path,
+        epochs: Option<u32>,
+    ) -> unet_outputs::TrainingOutputs;
+    /// Checks one mask per image, same name and size.
+    fn check_predictions(
+        &self,
+        images_dir: &std::path::Path,
+        pred_dir: &std::path::Path,
+    ) -> Vec<ErrorRecord>;
 }
 
 /// Every target this harness has, by id.

@@ -41,6 +41,7 @@ pub enum Event {
     Outcome(OutcomeEvent),
     Resume(ResumeEvent),
     End(EndEvent),
+    Training(Box<TrainingEvent>),
 }
 
 /// Provenance: what produced this run.
@@ -198,6 +199,68 @@ pub struct ResumeEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial_tail_line: Option<usize>,
     pub resumed_at: String,
+}
+
+/// Full training of a finished run's crate on a dataset, and its evaluation by the harness
+/// (`harness train`). Appended after `end`, once per training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingEvent {
+    pub dataset: DatasetRecord,
+    /// `--epochs` when given; otherwise the program chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<u32>,
+    /// Whether the machine had an NVIDIA GPU the program could use.
+    pub gpu: bool,
+    pub started_at: String,
+    pub train_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predict_ms: Option<u64>,
+    /// What went wrong, classified like the fix loop's errors; empty when all went well.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorRecord>,
+    /// Dice per test image computed by the harness from the predicted masks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dice: Option<DiceSummary>,
+    /// Test images the program wrote no prediction for (counted as Dice 0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_predictions: Vec<String>,
+    /// The mean of the program's own `test_dice_scores.csv`, on its own test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_test_dice: Option<f64>,
+    /// Set when the program's own Dice and the harness's differ by more than 0.05.
+    #[serde(default)]
+    pub dice_disagrees: bool,
+    /// Mean Dice of the best single global threshold (chosen on the training pool).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_baseline: Option<f64>,
+    /// Where the program's outputs and predictions are, relative to the run folder.
+    pub artefacts: String,
+}
+
+/// Which data a training used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetRecord {
+    pub name: String,
+    /// SHA-256 over the pairs' names and contents.
+    pub fingerprint: String,
+    pub split_seed: u64,
+    /// SHA-256 of the split (which pairs are held out).
+    pub split_hash: String,
+    pub train_pairs: usize,
+    pub test_pairs: usize,
+}
+
+/// Dice statistics over the test images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiceSummary {
+    pub count: usize,
+    pub mean: f64,
+    pub median: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    pub q1: f64,
+    pub q3: f64,
 }
 
 /// How a run ended.
