@@ -101,6 +101,8 @@ pub struct ReplayArgs {
 pub enum ReportCommand {
     /// The error-count table: per LLM, runs, successes, feedback rounds, errors by category.
     Errors(ReportErrorsArgs),
+    /// The Dice table: per LLM and dataset, the Dice the harness measured after training.
+    Dice(ReportErrorsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ pub use diff::diff;
 pub use generate::generate;
 pub use llms::llms;
 pub use replay::replay;
-pub use report::report_errors;
+pub use report::{report_dice, report_errors};
 
 use std::process::ExitCode;
 
@@ -40,6 +40,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Generate(args) => generate(&cli.global, &args),
         Command::Replay(args) => replay(&cli.global, &args),
         Command::Report(ReportCommand::Errors(args)) => report_errors(&cli.global, &args),
+        Command::Report(ReportCommand::Dice(args)) => report_dice(&cli.global, &args),
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
         Command::Data(command) => data(&command),

@@ -1,13 +1,39 @@
 //! `harness report errors`: the error-count table from recorded runs.
 
 use crate::cli::{GlobalArgs, ReportErrorsArgs};
-use crate::report::{aggregate, render_csv, render_json, render_markdown, Format};
+use crate::report::{
+    aggregate, aggregate_dice, render_csv, render_dice_csv, render_dice_json, render_dice_markdown,
+    render_json, render_markdown, Format,
+};
 use crate::runs::find_transcripts;
-use crate::transcript::read_transcript;
+use crate::transcript::{read_transcript, Transcript};
 
 use super::{write_atomically, UserError, EXIT_OK};
 
 pub fn report_errors(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<u8> {
+    let transcripts = read_all(global, args)?;
+    let table = aggregate(&transcripts);
+    let text = match args.format {
+        Format::Markdown => render_markdown(&table),
+        Format::Csv => render_csv(&table),
+        Format::Json => render_json(&table),
+    };
+    emit(args, &text)
+}
+
+/// `harness report dice`: the Dice table from the training events.
+pub fn report_dice(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<u8> {
+    let transcripts = read_all(global, args)?;
+    let table = aggregate_dice(&transcripts);
+    let text = match args.format {
+        Format::Markdown => render_dice_markdown(&table),
+        Format::Csv => render_dice_csv(&table),
+        Format::Json => render_dice_json(&table),
+    };
+    emit(args, &text)
+}
+
+fn read_all(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<Vec<Transcript>> {
     let paths = if args.runs.is_empty() {
         vec![global.runs_dir.clone()]
     } else {
@@ -25,14 +51,12 @@ pub fn report_errors(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Re
         }
         transcripts.push(transcript);
     }
-    let table = aggregate(&transcripts);
-    let text = match args.format {
-        Format::Markdown => render_markdown(&table),
-        Format::Csv => render_csv(&table),
-        Format::Json => render_json(&table),
-    };
+    Ok(transcripts)
+}
+
+fn emit(args: &ReportErrorsArgs, text: &str) -> anyhow::Result<u8> {
     match &args.out {
-        Some(path) => write_atomically(path, &text).map_err(|e| {
+        Some(path) => write_atomically(path, text).map_err(|e| {
             anyhow::anyhow!(e).context(format!("could not write {}", path.display()))
         })?,
         None => print!("{text}"),

@@ -1,8 +1,12 @@
 //! Reports: tables derived from transcripts only. Aggregation and rendering are pure.
 
+mod dice_table;
 mod errors_table;
 mod render;
 
+pub use dice_table::{
+    aggregate_dice, render_dice_csv, render_dice_json, render_dice_markdown, DiceRow, DiceTable,
+};
 pub use errors_table::{aggregate, ErrorTable, LlmRow};
 pub use render::{render_csv, render_json, render_markdown, Format};
 

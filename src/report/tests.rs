@@ -112,3 +112,58 @@ fn csv_table() {
 fn json_table() {
     insta::assert_snapshot!(render_json(&table()));
 }
+
+fn training(dataset: &str, mean: Option<f64>, reported: Option<f64>) -> Event {
+    use crate::transcript::{DatasetRecord, DiceSummary, TrainingEvent};
+    Event::Training(Box::new(TrainingEvent {
+        dataset: DatasetRecord {
+            name: dataset.into(),
+            fingerprint: "f".into(),
+            split_seed: 0,
+            split_hash: "h".into(),
+            train_pairs: 45,
+            test_pairs: 5,
+        },
+        epochs: Some(2),
+        gpu: false,
+        started_at: String::new(),
+        train_ms: 1500,
+        predict_ms: Some(100),
+        errors: vec![],
+        dice: mean.map(|m| DiceSummary {
+            count: 5,
+            mean: m,
+            median: m + 0.01,
+            std: 0.1,
+            min: 0.0,
+            max: 1.0,
+            q1: 0.2,
+            q3: 0.8,
+        }),
+        missing_predictions: vec![],
+        reported_test_dice: reported,
+        dice_disagrees: matches!((mean, reported), (Some(m), Some(r)) if (m - r).abs() > 0.05),
+        threshold_baseline: Some(0.31),
+        artefacts: "artefacts/x".into(),
+    }))
+}
+
+#[test]
+fn dice_table_from_training_events() {
+    let mut a = fixture();
+    a.events
+        .push(training("synthetic-glottis", Some(0.8), Some(0.81)));
+    a.events
+        .push(training("synthetic-glottis", Some(0.6), Some(0.9)));
+    a.events.push(training("chase-db1", None, None));
+    let table = aggregate_dice(&[a]);
+    assert_eq!(table.rows.len(), 2);
+    let glottis = &table.rows[1];
+    assert_eq!(
+        (glottis.trainings, glottis.scored, glottis.disagreements),
+        (2, 2, 1)
+    );
+    assert!((glottis.mean_dice.unwrap() - 0.7).abs() < 1e-12);
+    assert_eq!(table.rows[0].mean_dice, None);
+    insta::assert_snapshot!(render_dice_markdown(&table));
+}

@@ -1,0 +1,178 @@
+//! The Dice table: per LLM and dataset, how full training went and the Dice the harness
+//! measured on the held-out split. Derived from `training` events only.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::transcript::{Event, Transcript};
+
+/// One row per (LLM, dataset).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DiceRow {
+    pub llm: String,
+    pub fixture: bool,
+    pub dataset: String,
+    /// Trainings recorded.
+    pub trainings: u32,
+    /// Trainings that produced scored predictions.
+    pub scored: u32,
+    /// Mean over scored trainings of their mean per-image Dice.
+    pub mean_dice: Option<f64>,
+    /// Median over scored trainings of their median per-image Dice.
+    pub median_dice: Option<f64>,
+    /// The best and worst training's mean Dice.
+    pub best: Option<f64>,
+    pub worst: Option<f64>,
+    /// Trainings whose program reported a Dice more than 0.05 away from the harness's.
+    pub disagreements: u32,
+    /// Mean Dice of the best global threshold on the same split.
+    pub threshold_baseline: Option<f64>,
+    /// Total training time in seconds.
+    pub train_seconds: f64,
+}
+
+/// The whole table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DiceTable {
+    pub rows: Vec<DiceRow>,
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+/// Builds the table from the transcripts' training events, rows ordered by LLM then dataset.
+pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
+    struct Acc {
+        row: DiceRow,
+        means: Vec<f64>,
+        medians: Vec<f64>,
+        baselines: Vec<f64>,
+    }
+    let mut rows: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for transcript in transcripts {
+        let spec = &transcript.header.llm;
+        for event in &transcript.events {
+            let Event::Training(training) = event else {
+                continue;
+            };
+            let key = (spec.id.clone(), training.dataset.name.clone());
+            let acc = rows.entry(key).or_insert_with(|| Acc {
+                row: DiceRow {
+                    llm: spec.id.clone(),
+                    fixture: spec.is_fixture(),
+                    dataset: training.dataset.name.clone(),
+                    ..Default::default()
+                },
+                means: Vec::new(),
+                medians: Vec::new(),
+                baselines: Vec::new(),
+            });
+            acc.row.trainings += 1;
+            acc.row.train_seconds += training.train_ms as f64 / 1000.0;
+            if let Some(dice) = &training.dice {
+                acc.row.scored += 1;
+                acc.means.push(dice.mean);
+                acc.medians.push(dice.median);
+            }
+            if training.dice_disagrees {
+                acc.row.disagreements += 1;
+            }
+            if let Some(baseline) = training.threshold_baseline {
+                acc.baselines.push(baseline);
+            }
+        }
+    }
+    DiceTable {
+        rows: rows
+            .into_values()
+            .map(|mut acc| {
+                let n = acc.means.len() as f64;
+                acc.row.mean_dice = (n > 0.0).then(|| acc.means.iter().sum::<f64>() / n);
+                acc.row.best = acc.means.iter().copied().reduce(f64::max);
+                acc.row.worst = acc.means.iter().copied().reduce(f64::min);
+                acc.row.median_dice = median(&mut acc.medians);
+                let b = acc.baselines.len() as f64;
+                acc.row.threshold_baseline =
+                    (b > 0.0).then(|| acc.baselines.iter().sum::<f64>() / b);
+                acc.row
+            })
+            .collect(),
+    }
+}
+
+fn show(value: Option<f64>) -> String {
+    value.map_or("n/a".to_string(), |v| format!("{v:.3}"))
+}
+
+/// The Dice table as Markdown.
+pub fn render_dice_markdown(table: &DiceTable) -> String {
+    let mut out = String::from(
+        "| LLM | dataset | trainings | scored | mean Dice | median Dice | best | worst | own Dice disagrees | threshold baseline | training (s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in &table.rows {
+        let label = if row.fixture {
+            format!("{} †", row.llm)
+        } else {
+            row.llm.clone()
+        };
+        out.push_str(&format!(
+            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            row.dataset,
+            row.trainings,
+            row.scored,
+            show(row.mean_dice),
+            show(row.median_dice),
+            show(row.best),
+            show(row.worst),
+            row.disagreements,
+            show(row.threshold_baseline),
+            row.train_seconds
+        ));
+    }
+    if table.rows.iter().any(|r| r.fixture) {
+        out.push_str("\n† a scripted test fixture, not an LLM.\n");
+    }
+    out
+}
+
+/// The Dice table as CSV, one row per (LLM, dataset).
+pub fn render_dice_csv(table: &DiceTable) -> String {
+    let mut out = String::from("llm,fixture,dataset,trainings,scored,mean_dice,median_dice,best,worst,disagreements,threshold_baseline,train_seconds\n");
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+    for row in &table.rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
+            row.llm,
+            row.fixture,
+            row.dataset,
+            row.trainings,
+            row.scored,
+            opt(row.mean_dice),
+            opt(row.median_dice),
+            opt(row.best),
+            opt(row.worst),
+            row.disagreements,
+            opt(row.threshold_baseline),
+            row.train_seconds
+        ));
+    }
+    out
+}
+
+/// The Dice table as pretty JSON.
+pub fn render_dice_json(table: &DiceTable) -> String {
+    let mut text = serde_json::to_string_pretty(table).unwrap_or_else(|_| "{}".to_string());
+    text.push('\n');
+    text
+}
