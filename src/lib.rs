@@ -18,5 +18,6 @@ pub mod session;
 pub mod target;
 pub mod taxonomy;
 pub mod textdiff;
+pub mod toolchain;
 pub mod transcript;
 pub mod workspace;

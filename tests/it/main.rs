@@ -4,3 +4,4 @@ mod build_cache;
 mod e2e;
 mod openai_client;
 mod support;
+mod toolchain;
