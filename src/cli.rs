@@ -39,6 +39,10 @@ pub struct GlobalArgs {
     /// A registry file whose entries add to (and replace) the embedded ones.
     #[arg(long, global = true, env = "HARNESS_REGISTRY")]
     pub registry: Option<PathBuf>,
+    /// Where libtorch, the vendored crates and the warm build live (default:
+    /// `$XDG_CACHE_HOME/harness`, else `~/.cache/harness`).
+    #[arg(long, global = true, env = "HARNESS_CACHE")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +61,24 @@ pub enum Command {
     /// Datasets: draw the synthetic one, import published ones, check a folder.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Provision libtorch, the vendored crates and the warm build (idempotent).
+    Setup(SetupArgs),
+    /// Check every piece of the toolchain and say how to fix what is missing.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Skip the final smoke build (a new tch crate built warm and run).
+    #[arg(long)]
+    pub no_smoke: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Skip the smoke build (a new tch crate built warm and run, about a second).
+    #[arg(long)]
+    pub no_smoke: bool,
 }
 
 #[derive(Debug, Args)]

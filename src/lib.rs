@@ -20,6 +20,7 @@ pub mod session;
 pub mod target;
 pub mod taxonomy;
 pub mod textdiff;
+pub mod toolchain;
 pub mod train;
 pub mod transcript;
 pub mod workspace;

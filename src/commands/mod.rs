@@ -2,22 +2,27 @@
 //!
 //! Exit codes (documented in the README):
 //! 0 success; 1 the harness itself failed; 2 bad input or usage (unknown LLM, missing key,
-//! malformed transcript, a bad dataset); 3 a run ended without a working program (gave up or aborted);
-//! 4 replay drifted from the recording.
+//! malformed transcript, a bad dataset, a wrong `LIBTORCH`; for `doctor`, a missing toolchain
+//! piece); 3 a run ended without a working program (gave up or aborted); 4 replay drifted from
+//! the recording.
 
 mod data;
 mod diff;
+mod doctor;
 mod generate;
 mod llms;
 mod replay;
 mod report;
+mod setup;
 
 pub use data::data;
 pub use diff::diff;
+pub use doctor::doctor;
 pub use generate::generate;
 pub use llms::llms;
 pub use replay::replay;
 pub use report::{report_dice, report_errors};
+pub use setup::setup;
 
 use std::process::ExitCode;
 
@@ -44,6 +49,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
         Command::Data(command) => data(&command),
+        Command::Setup(args) => setup(&cli.global, &args),
+        Command::Doctor(args) => doctor(&cli.global, &args),
     }
 }
 
@@ -61,6 +68,9 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
             || cause
                 .downcast_ref::<crate::dataset::DatasetError>()
                 .is_some_and(crate::dataset::DatasetError::is_user_error)
+            || cause
+                .downcast_ref::<crate::toolchain::ToolchainError>()
+                .is_some_and(crate::toolchain::ToolchainError::is_user_error)
     });
     ExitCode::from(if user { EXIT_INPUT } else { EXIT_HARNESS })
 }

@@ -4,4 +4,7 @@
 
 mod process;
 
-pub use process::{run_process, ExecError, ProcessOutput, ProcessSpec, ENV_ALLOW_LIST};
+pub use process::{
+    looks_secret, run_process, ExecError, LineObserver, ProcessOutput, ProcessSpec, Stream,
+    ENV_ALLOW_LIST,
+};

@@ -7,6 +7,7 @@
 //! the process could not be started at all.
 
 use std::ffi::OsString;
+use std::fmt;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -30,6 +31,51 @@ pub const ENV_ALLOW_LIST: &[&str] = &[
     "TZ",
 ];
 
+/// Fragments of variable names that mark a secret. A name containing one is never inherited,
+/// whatever a caller asks for with [`ProcessSpec::inherit`].
+const SECRET_MARKERS: &[&str] = &[
+    "KEY",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "CREDENTIAL",
+    "AUTH",
+    "COOKIE",
+];
+
+/// Whether a variable's name says it carries a secret (an API key, a token, a password).
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_MARKERS.iter().any(|marker| upper.contains(marker))
+}
+
+/// Which output stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Called with each complete line a child writes, as it arrives (for progress displays). It
+/// runs on the stream's draining thread, so it must be quick.
+#[derive(Clone)]
+pub struct LineObserver(Arc<ObserveFn>);
+
+type ObserveFn = dyn Fn(Stream, &str) + Send + Sync;
+
+impl LineObserver {
+    pub fn new(observe: impl Fn(Stream, &str) + Send + Sync + 'static) -> Self {
+        LineObserver(Arc::new(observe))
+    }
+}
+
+impl fmt::Debug for LineObserver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LineObserver")
+    }
+}
+
 /// How long to wait for the output pipes to close after the child itself has ended. A
 /// grandchild that escaped the process group may hold them open; its output is then cut here.
 const PIPE_GRACE: Duration = Duration::from_secs(2);
@@ -42,9 +88,14 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// Variables set on top of the allow-listed host ones.
     pub env: Vec<(String, String)>,
+    /// Further host variables a trusted tool needs (pip's index and certificate settings, a
+    /// proxy), passed on when set. Names that look like secrets are never passed.
+    pub inherit: Vec<String>,
+    /// `Duration::MAX` means no limit (see [`ProcessSpec::no_timeout`]).
     pub timeout: Duration,
     /// Bytes kept per stream; the rest is drained and dropped.
     pub output_cap: usize,
+    pub observer: Option<LineObserver>,
 }
 
 impl ProcessSpec {
@@ -54,8 +105,10 @@ impl ProcessSpec {
             args: Vec::new(),
             cwd: cwd.into(),
             env: Vec::new(),
+            inherit: Vec::new(),
             timeout: Duration::from_secs(60),
             output_cap: 1 << 20,
+            observer: None,
         }
     }
 
@@ -69,8 +122,28 @@ impl ProcessSpec {
         self
     }
 
+    /// Passes these host variables on where they are set, except any that look like secrets.
+    pub fn inherit<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.inherit
+            .extend(names.into_iter().map(|n| n.as_ref().to_string()));
+        self
+    }
+
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Waits as long as the child runs. Only for trusted work that must never be cut short
+    /// (a build killed inside a build script can leave the build cache dirty).
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = Duration::MAX;
+        self
+    }
+
+    /// Shows each output line to `observer` as it arrives.
+    pub fn observe(mut self, observer: LineObserver) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -121,6 +194,7 @@ struct Captured {
 fn drain(
     mut stream: impl Read + Send + 'static,
     cap: usize,
+    observer: Option<(LineObserver, Stream)>,
     done: mpsc::Sender<()>,
 ) -> Arc<Mutex<Captured>> {
     let captured = Arc::new(Mutex::new(Captured {
@@ -130,10 +204,23 @@ fn drain(
     let sink = Arc::clone(&captured);
     thread::spawn(move || {
         let mut buffer = [0u8; 8192];
+        let mut line = Vec::new();
         loop {
             match stream.read(&mut buffer) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if let Some((observer, which)) = &observer {
+                        for &byte in &buffer[..n] {
+                            if byte == b'\n' || byte == b'\r' {
+                                if !line.is_empty() {
+                                    (observer.0)(*which, &String::from_utf8_lossy(&line));
+                                    line.clear();
+                                }
+                            } else {
+                                line.push(byte);
+                            }
+                        }
+                    }
                     let mut captured = sink.lock().unwrap_or_else(|p| p.into_inner());
                     let room = cap.saturating_sub(captured.bytes.len());
                     captured.bytes.extend_from_slice(&buffer[..n.min(room)]);
@@ -141,6 +228,11 @@ fn drain(
                         captured.truncated = true;
                     }
                 }
+            }
+        }
+        if let Some((observer, which)) = &observer {
+            if !line.is_empty() {
+                (observer.0)(*which, &String::from_utf8_lossy(&line));
             }
         }
         let _ = done.send(());
@@ -173,6 +265,11 @@ pub fn run_process(spec: &ProcessSpec) -> Result<ProcessOutput, ExecError> {
             command.env(key, value);
         }
     }
+    for key in spec.inherit.iter().filter(|key| !looks_secret(key)) {
+        if let Some(value) = std::env::var_os(key) {
+            command.env(key, value);
+        }
+    }
     for (key, value) in &spec.env {
         command.env(key, value);
     }
@@ -184,15 +281,24 @@ pub fn run_process(spec: &ProcessSpec) -> Result<ProcessOutput, ExecError> {
         source,
     })?;
     let pid = child.id() as libc::pid_t;
+    let observer = |which| spec.observer.clone().map(|o| (o, which));
     let (done_tx, done_rx) = mpsc::channel();
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| drain(s, spec.output_cap, done_tx.clone()));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| drain(s, spec.output_cap, done_tx.clone()));
+    let stdout = child.stdout.take().map(|s| {
+        drain(
+            s,
+            spec.output_cap,
+            observer(Stream::Stdout),
+            done_tx.clone(),
+        )
+    });
+    let stderr = child.stderr.take().map(|s| {
+        drain(
+            s,
+            spec.output_cap,
+            observer(Stream::Stderr),
+            done_tx.clone(),
+        )
+    });
     drop(done_tx);
 
     let (exit_tx, exit_rx) = mpsc::channel();
@@ -200,7 +306,14 @@ pub fn run_process(spec: &ProcessSpec) -> Result<ProcessOutput, ExecError> {
         let _ = exit_tx.send(child.wait());
     });
     let mut timed_out = false;
-    let status = match exit_rx.recv_timeout(spec.timeout) {
+    let waited = if spec.timeout == Duration::MAX {
+        exit_rx
+            .recv()
+            .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+    } else {
+        exit_rx.recv_timeout(spec.timeout)
+    };
+    let status = match waited {
         Ok(status) => status,
         Err(_) => {
             timed_out = true;
@@ -313,6 +426,50 @@ mod tests {
         assert!(out.exit.output_truncated);
         assert_eq!(out.stderr, "done\n");
         assert_eq!(out.exit.code, Some(0));
+    }
+
+    #[test]
+    fn inherited_variables_pass_but_secret_looking_ones_never_do() {
+        // Cargo sets both for a test run; the second is refused for the `AUTH` in its name.
+        assert!(std::env::var_os("CARGO_PKG_AUTHORS").is_some());
+        let spec = sh("env").inherit(["CARGO_PKG_NAME", "CARGO_PKG_AUTHORS"]);
+        let out = run_process(&spec).unwrap();
+        assert!(out.stdout.lines().any(|l| l == "CARGO_PKG_NAME=harness"));
+        assert!(!out.stdout.contains("CARGO_PKG_AUTHORS"), "{}", out.stdout);
+        assert!(looks_secret("OPENAI_API_KEY"));
+        assert!(looks_secret("hf_token"));
+        assert!(looks_secret("PIP_PASSWORD"));
+        assert!(!looks_secret("PIP_CERT"));
+        assert!(!looks_secret("PIP_INDEX_URL"));
+    }
+
+    #[test]
+    fn observer_sees_each_line_of_both_streams() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let observer = LineObserver::new(move |stream, line| {
+            sink.lock().unwrap().push((stream, line.to_string()));
+        });
+        let spec = sh("echo one; echo two >&2; printf 'three'").observe(observer);
+        let out = run_process(&spec).unwrap();
+        assert!(out.success());
+        let mut seen = lines.lock().unwrap().clone();
+        seen.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(
+            seen,
+            [
+                (Stream::Stdout, "one".to_string()),
+                (Stream::Stdout, "three".to_string()),
+                (Stream::Stderr, "two".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_timeout_waits_for_the_child() {
+        let out = run_process(&sh("exit 0").no_timeout()).unwrap();
+        assert!(out.success());
+        assert!(!out.exit.timed_out);
     }
 
     #[test]

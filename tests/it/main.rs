@@ -7,3 +7,4 @@ mod data;
 mod e2e;
 mod openai_client;
 mod support;
+mod toolchain;

@@ -1,0 +1,79 @@
+//! `harness setup`: provision the toolchain (idempotent), then prove it with the smoke build,
+//! and say what was done, how long each step took and what each piece takes on disk.
+
+use std::time::Instant;
+
+use crate::cli::{GlobalArgs, SetupArgs};
+use crate::toolchain::{
+    cache_dir_from_env, human_bytes, human_duration, libtorch_from_env, provision, SetupProgress,
+    StepOutcome,
+};
+
+use super::EXIT_OK;
+
+pub fn setup(global: &GlobalArgs, args: &SetupArgs) -> anyhow::Result<u8> {
+    let cache = cache_dir_from_env(global.cache_dir.as_deref())?;
+    let progress = SetupProgress::stderr();
+    let started = Instant::now();
+    let user = libtorch_from_env();
+    let (toolchain, report) = provision(&cache, user.as_deref(), &progress)?;
+
+    println!("cache: {}", cache.display());
+    for step in &report.steps {
+        let (verb, text) = match &step.outcome {
+            StepOutcome::Done(text) => ("done", text),
+            StepOutcome::InPlace(text) => ("in place", text),
+        };
+        println!(
+            "  {:<10} {:<9} {:>10}  {text}",
+            step.name,
+            verb,
+            human_duration(step.duration)
+        );
+    }
+    if !args.no_smoke {
+        let smoke_step = progress.spinner("smoke build: a new tch crate, built warm and run");
+        let smoke = toolchain.smoke_check()?;
+        drop(smoke_step);
+        let reuse = if smoke.rebuilt.is_empty() {
+            "no dependency rebuilt".to_string()
+        } else {
+            format!(
+                "WARNING: {} dependencies rebuilt ({}); the warm build was not reused",
+                smoke.rebuilt.len(),
+                smoke.rebuilt.join(", ")
+            )
+        };
+        println!(
+            "  {:<10} {:<9} {:>10}  built in {}, ran in {} without LD_LIBRARY_PATH ({reuse}): {}",
+            "smoke",
+            "done",
+            human_duration(smoke.build + smoke.run),
+            human_duration(smoke.build),
+            human_duration(smoke.run),
+            smoke.output
+        );
+    }
+    println!("disk:");
+    let mut total = 0;
+    for piece in toolchain.disk_usage() {
+        total += piece.bytes;
+        println!(
+            "  {:<20} {:>9}  {}",
+            piece.name,
+            human_bytes(piece.bytes),
+            piece.path.display()
+        );
+    }
+    println!("  {:<20} {:>9}", "total", human_bytes(total));
+    println!(
+        "{} in {}",
+        if report.did_anything() {
+            "set up"
+        } else {
+            "everything was in place"
+        },
+        human_duration(started.elapsed())
+    );
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,163 @@
+//! The provisioned toolchain and the `.cargo/config.toml` every generated crate is built with.
+
+use std::path::{Path, PathBuf};
+
+use super::cache::CacheLayout;
+use super::libtorch::Libtorch;
+
+/// Where the harness-owned cargo configuration goes, relative to a crate's root.
+pub const CARGO_CONFIG_PATH: &str = ".cargo/config.toml";
+
+/// Everything a generated crate needs to build offline against libtorch, warm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolchain {
+    pub libtorch: Libtorch,
+    /// The vendored allow-list (a cargo directory source).
+    pub vendor_dir: PathBuf,
+    /// The one target folder all generated crates share, pre-warmed.
+    pub target_dir: PathBuf,
+    pub cache_dir: PathBuf,
+}
+
+impl Toolchain {
+    /// The toolchain laid out in `cache` for this libtorch (nothing is checked here).
+    pub fn new(cache: &CacheLayout, libtorch: Libtorch) -> Self {
+        let user = match libtorch.origin {
+            super::libtorch::LibtorchOrigin::Harness => None,
+            super::libtorch::LibtorchOrigin::UserEnv => Some(libtorch.dir.clone()),
+        };
+        Toolchain {
+            vendor_dir: cache.vendor_dir(),
+            target_dir: cache.target_dir(user.as_deref()),
+            cache_dir: cache.root().to_path_buf(),
+            libtorch,
+        }
+    }
+
+    pub fn libtorch_lib_dir(&self) -> PathBuf {
+        self.libtorch.dir.join("lib")
+    }
+
+    /// The text of `.cargo/config.toml` for a generated crate (and the warm and smoke crates,
+    /// which must see exactly the same, or cargo rebuilds torch-sys: about a minute).
+    ///
+    /// - crates come only from the vendored allow-list, and cargo never goes online: a crate
+    ///   or version outside the list fails with cargo's own message (a `dependency` error);
+    /// - one shared target folder, so the allow-list compiles once;
+    /// - libtorch is pinned for torch-sys whatever the environment says, and the binary finds
+    ///   it at run time through an rpath, with no `LD_LIBRARY_PATH`;
+    /// - build scripts keep debug info in the dev profile: `cargo check` (which builds them
+    ///   that way) then reuses `cargo build`'s torch-sys instead of redoing its C++ build;
+    /// - dependencies are optimised and the crate itself lightly, so image decoding and
+    ///   training run at a usable speed in a debug build.
+    pub fn cargo_config(&self) -> String {
+        let libtorch = toml_string(&self.libtorch.dir);
+        let lib_dir = self.libtorch_lib_dir();
+        let rpath = toml_string_text(&format!("link-arg=-Wl,-rpath,{}", lib_dir.display()));
+        format!(
+            r#"# Written by harness; any change is overwritten. Generated crates build offline,
+# from the vendored allow-list, into one shared target folder, against a pinned libtorch.
+
+[source.crates-io]
+replace-with = "harness-vendored"
+
+[source.harness-vendored]
+directory = {vendor}
+
+[net]
+offline = true
+
+[build]
+target-dir = {target}
+rustflags = ["-C", {rpath}]
+
+[env]
+LIBTORCH = {{ value = {libtorch}, force = true }}
+LIBTORCH_INCLUDE = {{ value = {libtorch}, force = true }}
+LIBTORCH_LIB = {{ value = {libtorch}, force = true }}
+LIBTORCH_CXX11_ABI = {{ value = "1", force = true }}
+LIBTORCH_STATIC = {{ value = "0", force = true }}
+
+[profile.dev]
+opt-level = 1
+
+[profile.dev.package."*"]
+opt-level = 3
+
+[profile.dev.build-override]
+debug = true
+"#,
+            vendor = toml_string(&self.vendor_dir),
+            target = toml_string(&self.target_dir),
+        )
+    }
+}
+
+/// A path as a TOML basic string. Paths are valid UTF-8 here: the cache folder and a user's
+/// `LIBTORCH` are checked for that before a `Toolchain` exists.
+fn toml_string(path: &Path) -> String {
+    toml_string_text(&path.to_string_lossy())
+}
+
+fn toml_string_text(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toolchain::libtorch::{LibtorchOrigin, LIBTORCH_VERSION};
+
+    fn toolchain(cache: &Path, origin: LibtorchOrigin, libtorch: &Path) -> Toolchain {
+        Toolchain::new(
+            &CacheLayout::new(cache),
+            Libtorch {
+                dir: libtorch.to_path_buf(),
+                version: LIBTORCH_VERSION.to_string(),
+                origin,
+            },
+        )
+    }
+
+    #[test]
+    fn the_config_pins_sources_target_libtorch_and_profiles() {
+        let cache = Path::new("/home/someone/.cache/harness");
+        let toolchain = toolchain(
+            cache,
+            LibtorchOrigin::Harness,
+            &cache.join("libtorch-2.11.0"),
+        );
+        // The cache path is redacted: the snapshot is about the shape.
+        let text = toolchain
+            .cargo_config()
+            .replace(&cache.display().to_string(), "[CACHE]");
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn a_user_libtorch_is_forced_and_gets_its_own_target_folder() {
+        let cache = Path::new("/c");
+        let toolchain = toolchain(cache, LibtorchOrigin::UserEnv, Path::new("/opt/torch"));
+        let text = toolchain.cargo_config();
+        assert!(text.contains(r#"LIBTORCH = { value = "/opt/torch", force = true }"#));
+        assert!(text.contains("-Wl,-rpath,/opt/torch/lib"));
+        assert!(!text.contains(r#"target-dir = "/c/target""#), "{text}");
+    }
+
+    #[test]
+    fn odd_characters_in_paths_are_escaped() {
+        assert_eq!(toml_string(Path::new(r#"/a "b"\c"#)), r#""/a \"b\"\\c""#);
+        assert_eq!(toml_string_text("x\ty"), r#""x\u0009y""#);
+    }
+}

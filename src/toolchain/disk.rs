@@ -1,0 +1,92 @@
+//! Disk use of the cache's pieces, and sizes for people to read.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Bytes a folder takes on disk (allocated blocks, like `du`), symbolic links not followed.
+/// Unreadable entries count as nothing: this is for reporting, never for decisions.
+pub fn disk_usage(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    let own = meta.blocks() * 512;
+    if !meta.is_dir() {
+        return own;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return own;
+    };
+    own + entries
+        .filter_map(Result::ok)
+        .map(|entry| disk_usage(&entry.path()))
+        .sum::<u64>()
+}
+
+/// Bytes in the units people read: `512 B`, `4.2 MB`, `1.31 GB` (powers of 1000).
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: &[&str] = &["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "B";
+    for candidate in UNITS {
+        if value < 1000.0 {
+            break;
+        }
+        value /= 1000.0;
+        unit = candidate;
+    }
+    if value < 10.0 {
+        format!("{value:.2} {unit}")
+    } else if value < 100.0 {
+        format!("{value:.1} {unit}")
+    } else {
+        format!("{value:.0} {unit}")
+    }
+}
+
+/// A duration for people: `0.4 s`, `35 s`, `2 min 10 s`.
+pub fn human_duration(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.1} s")
+    } else if secs < 60.0 {
+        format!("{secs:.0} s")
+    } else {
+        let whole = duration.as_secs();
+        format!("{} min {} s", whole / 60, whole % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(4_200_000), "4.20 MB");
+        assert_eq!(human_bytes(499_000_000), "499 MB");
+        assert_eq!(human_bytes(56_700_000), "56.7 MB");
+        assert_eq!(human_bytes(1_310_000_000), "1.31 GB");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        use std::time::Duration;
+        assert_eq!(human_duration(Duration::from_millis(420)), "0.4 s");
+        assert_eq!(human_duration(Duration::from_secs(35)), "35 s");
+        assert_eq!(human_duration(Duration::from_secs(130)), "2 min 10 s");
+    }
+
+    #[test]
+    fn usage_counts_files_in_subfolders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/f"), vec![7u8; 100_000]).unwrap();
+        let used = disk_usage(dir.path());
+        assert!(used >= 100_000, "{used}");
+        assert_eq!(disk_usage(&dir.path().join("absent")), 0);
+    }
+}

@@ -1,0 +1,313 @@
+//! The toolchain's health, piece by piece, with a fix for each problem (`harness doctor`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::exec::{run_process, ProcessSpec};
+
+use super::cache::CacheLayout;
+use super::config::Toolchain;
+use super::disk::{disk_usage, human_bytes, human_duration};
+use super::install::{state, Installed};
+use super::libtorch::{self, LIBTORCH_ENV, LIBTORCH_VERSION};
+use super::python::find_python;
+use super::vendor;
+use super::warm::rustc_identity;
+
+/// Debian packages the toolchain needs besides Rust: a C++ compiler for torch-sys, pkg-config
+/// and fontconfig's headers for plotters' font support (font-kit), and a font for plots with
+/// text. CI installs them (`.ci/run`); the README lists them.
+pub const SYSTEM_PACKAGES: &[&str] = &[
+    "g++",
+    "pkg-config",
+    "libfontconfig-dev",
+    "fonts-dejavu-core",
+];
+
+/// How one piece stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Needed and missing or broken: `harness doctor` exits with 2.
+    Missing,
+    /// Worth knowing, not needed now (the sandbox tools of a later version, say).
+    Note,
+}
+
+/// What the doctor found about one piece.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub piece: &'static str,
+    pub health: Health,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+fn finding(piece: &'static str, health: Health, detail: String, fix: Option<String>) -> Finding {
+    Finding {
+        piece,
+        health,
+        detail,
+        fix,
+    }
+}
+
+/// Checks every piece. The smoke build runs only when `smoke` is set and everything it needs
+/// is in place.
+pub fn diagnose(cache: &Path, user_libtorch: Option<&Path>, smoke: bool) -> Vec<Finding> {
+    let layout = CacheLayout::new(cache);
+    let mut findings = Vec::new();
+    let apt = |packages: &str| format!("apt-get install {packages} (Debian/Ubuntu)");
+
+    findings.push(match rustc_identity() {
+        Ok(identity) => {
+            let line = identity.lines().next().unwrap_or_default().to_string();
+            finding("rust", Health::Ok, line, None)
+        }
+        Err(error) => finding(
+            "rust",
+            Health::Missing,
+            error.to_string(),
+            Some("install Rust with rustup".to_string()),
+        ),
+    });
+    findings.push(tool(
+        "c++ compiler",
+        "c++",
+        &["--version"],
+        Health::Missing,
+        "torch-sys compiles its C++ glue",
+        &apt("g++"),
+    ));
+    findings.push(tool(
+        "fontconfig",
+        "pkg-config",
+        &["--modversion", "fontconfig"],
+        Health::Missing,
+        "plotters' fonts (font-kit) build against fontconfig",
+        &apt("pkg-config libfontconfig-dev"),
+    ));
+    findings.push(tool(
+        "fonts",
+        "fc-match",
+        &["sans-serif"],
+        Health::Missing,
+        "a plot with text fails at run time without a font",
+        &apt("fonts-dejavu-core"),
+    ));
+
+    let libtorch_dir = layout.libtorch_dir();
+    let own = libtorch::installed(&libtorch_dir);
+    // As `provision` does: a relative `LIBTORCH` is taken from the current folder.
+    let user_libtorch =
+        user_libtorch.map(|path| std::path::absolute(path).unwrap_or(path.to_path_buf()));
+    let libtorch = match &user_libtorch {
+        Some(path) => match libtorch::user_libtorch(path) {
+            Ok(libtorch) => {
+                findings.push(finding("libtorch", Health::Ok, libtorch.describe(), None));
+                Some(libtorch)
+            }
+            Err(error) => {
+                findings.push(finding(
+                    "libtorch",
+                    Health::Missing,
+                    error.to_string(),
+                    Some(format!(
+                        "unset {LIBTORCH_ENV}, or point it at a libtorch {LIBTORCH_VERSION}"
+                    )),
+                ));
+                None
+            }
+        },
+        None => match &own {
+            Some(libtorch) => {
+                let detail = format!(
+                    "{} ({})",
+                    libtorch.describe(),
+                    human_bytes(disk_usage(&libtorch.dir))
+                );
+                findings.push(finding("libtorch", Health::Ok, detail, None));
+                own.clone()
+            }
+            None => {
+                let detail = match state(&libtorch_dir, &libtorch::marker_text()) {
+                    Installed::Missing => format!("not installed ({})", libtorch_dir.display()),
+                    _ => format!("incomplete install in {}", libtorch_dir.display()),
+                };
+                findings.push(finding(
+                    "libtorch",
+                    Health::Missing,
+                    detail,
+                    Some("harness setup (downloads about 540 MB)".to_string()),
+                ));
+                None
+            }
+        },
+    };
+
+    // pip matters only while the harness's own libtorch still has to be downloaded.
+    let pip_needed = user_libtorch.is_none() && own.is_none();
+    findings.push(match find_python() {
+        Ok(python) => finding("python/pip", Health::Ok, python.pip_version, None),
+        Err(error) => finding(
+            "python/pip",
+            if pip_needed {
+                Health::Missing
+            } else {
+                Health::Note
+            },
+            format!("{error} (needed only to download libtorch)"),
+            Some(apt("python3-pip")),
+        ),
+    });
+
+    let vendor_dir = layout.vendor_dir();
+    let vendored = state(&vendor_dir, &vendor::marker_text()) == Installed::Complete;
+    findings.push(if vendored {
+        finding(
+            "vendored crates",
+            Health::Ok,
+            format!(
+                "{} ({})",
+                vendor_dir.display(),
+                human_bytes(disk_usage(&vendor_dir))
+            ),
+            None,
+        )
+    } else {
+        finding(
+            "vendored crates",
+            Health::Missing,
+            format!("not vendored ({})", vendor_dir.display()),
+            Some("harness setup".to_string()),
+        )
+    });
+
+    let toolchain = libtorch.map(|libtorch| Toolchain::new(&layout, libtorch));
+    let warm = match (&toolchain, rustc_identity()) {
+        (Some(toolchain), Ok(rustc)) => {
+            let warm = toolchain.warm_state(&rustc) == Installed::Complete;
+            let target = &toolchain.target_dir;
+            findings.push(if warm {
+                finding(
+                    "warm build",
+                    Health::Ok,
+                    format!("{} ({})", target.display(), human_bytes(disk_usage(target))),
+                    None,
+                )
+            } else {
+                finding(
+                    "warm build",
+                    Health::Missing,
+                    format!(
+                        "not built for this configuration and compiler ({})",
+                        target.display()
+                    ),
+                    Some("harness setup (about two minutes of compiling)".to_string()),
+                )
+            });
+            warm
+        }
+        _ => {
+            findings.push(finding(
+                "warm build",
+                Health::Missing,
+                "needs libtorch and Rust first".to_string(),
+                Some("harness setup".to_string()),
+            ));
+            false
+        }
+    };
+
+    match (&toolchain, smoke && vendored && warm) {
+        (Some(toolchain), true) => findings.push(match toolchain.smoke_check() {
+            Ok(report) if report.rebuilt.is_empty() => finding(
+                "smoke build",
+                Health::Ok,
+                format!(
+                    "a new tch crate built in {} and ran in {} without LD_LIBRARY_PATH: {}",
+                    human_duration(report.build),
+                    human_duration(report.run),
+                    report.output
+                ),
+                None,
+            ),
+            Ok(report) => finding(
+                "smoke build",
+                Health::Missing,
+                format!(
+                    "a new tch crate rebuilt {} ({}), so the warm build is not reused; it took {}",
+                    report.rebuilt.join(", "),
+                    report.rebuilt.len(),
+                    human_duration(report.build)
+                ),
+                Some(
+                    "keep LIBTORCH, RUSTFLAGS and the cache folder fixed; run harness setup"
+                        .to_string(),
+                ),
+            ),
+            Err(error) => finding(
+                "smoke build",
+                Health::Missing,
+                error.to_string(),
+                Some(
+                    "run harness setup; if it persists, remove the cache folder's target/"
+                        .to_string(),
+                ),
+            ),
+        }),
+        _ => findings.push(finding(
+            "smoke build",
+            if smoke { Health::Missing } else { Health::Note },
+            if smoke {
+                "skipped: the pieces above are missing".to_string()
+            } else {
+                "skipped".to_string()
+            },
+            None,
+        )),
+    }
+
+    findings.push(tool(
+        "bubblewrap",
+        "bwrap",
+        &["--version"],
+        Health::Note,
+        "the sandbox will need it",
+        &apt("bubblewrap"),
+    ));
+    findings
+}
+
+/// Runs a tool's version query: `Ok` with its first line, or `absent` with the fix.
+fn tool(
+    piece: &'static str,
+    program: &str,
+    args: &[&str],
+    absent: Health,
+    why: &str,
+    fix: &str,
+) -> Finding {
+    let mut spec = ProcessSpec::new(program, std::env::temp_dir()).timeout(Duration::from_secs(30));
+    for arg in args {
+        spec = spec.arg(arg);
+    }
+    match run_process(&spec) {
+        Ok(output) if output.success() => {
+            let text = format!("{}{}", output.stdout, output.stderr);
+            let first = text.lines().next().unwrap_or_default().trim().to_string();
+            finding(piece, Health::Ok, format!("{program}: {first}"), None)
+        }
+        _ => finding(
+            piece,
+            absent,
+            format!("`{program} {}` failed or is missing: {why}", args.join(" ")),
+            Some(fix.to_string()),
+        ),
+    }
+}
+
+/// Whether any finding is a missing piece.
+pub fn anything_missing(findings: &[Finding]) -> bool {
+    findings.iter().any(|f| f.health == Health::Missing)
+}

@@ -1,0 +1,43 @@
+//! The toolchain generated crates are built with: libtorch (the harness's own, from pinned
+//! PyPI wheels, or the user's `LIBTORCH`), the vendored allow-list of crates, and one shared,
+//! pre-warmed target folder, all in a cache folder outside the repository.
+//!
+//! `ensure` provisions what is missing; `Toolchain::cargo_config` is the `.cargo/config.toml`
+//! every generated crate gets; `Toolchain::smoke_check` proves a new crate builds warm and
+//! runs; `diagnose` is `harness doctor`.
+
+mod allow_list;
+mod cache;
+mod command;
+mod config;
+mod disk;
+mod doctor;
+mod error;
+mod install;
+mod libtorch;
+mod progress;
+mod provision;
+mod python;
+mod vendor;
+mod warm;
+mod wheels;
+
+pub use allow_list::{allow_list_markdown, AllowedCrate, ALLOWED_CRATES};
+pub use cache::{cache_dir_from_env, resolve_cache_dir, CacheLayout, CacheLock, CACHE_ENV};
+pub use config::{Toolchain, CARGO_CONFIG_PATH};
+pub use disk::{disk_usage, human_bytes, human_duration};
+pub use doctor::{anything_missing, diagnose, Finding, Health, SYSTEM_PACKAGES};
+pub use error::ToolchainError;
+pub use install::Installed;
+pub use libtorch::{
+    read_version, user_libtorch, Libtorch, LibtorchOrigin, LIBTORCH_ENV, LIBTORCH_VERSION,
+    TCH_VERSION,
+};
+pub use progress::{SetupProgress, Step, StepHandle};
+pub use provision::{
+    ensure, libtorch_from_env, provision, PieceUsage, SetupReport, StepOutcome, StepReport,
+};
+pub use python::{find_python, Python, PIP_ENV};
+pub use vendor::{warm_manifest, CARGO_NET_ENV, WARM_LOCK};
+pub use warm::{rustc_identity, SmokeReport};
+pub use wheels::{PinnedWheel, Take, WHEELS};
