@@ -61,10 +61,38 @@ pub enum Command {
     /// Datasets: draw the synthetic one, import published ones, check a folder.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Train a finished run's program on a dataset; the harness computes Dice itself.
+    Train(TrainArgs),
     /// Provision libtorch, the vendored crates and the warm build (idempotent).
     Setup(SetupArgs),
     /// Check every piece of the toolchain and say how to fix what is missing.
     Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// A run folder, its transcript, or a run id in the runs folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// `synthetic-glottis` (drawn on first use), `chase-db1` (imported with `harness data
+    /// import`), or a folder in the study's layout (`images/N.png`, `masks/N_seg.png`).
+    #[arg(long)]
+    pub dataset: String,
+    /// Epochs, overriding the program's own choice.
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// The seed of the held-out split (the same for every run, so runs compare).
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
+    /// Images in the synthetic set, when it is drawn.
+    #[arg(long, default_value_t = 500)]
+    pub synthetic_count: usize,
+    /// Side of the synthetic images in pixels, when it is drawn.
+    #[arg(long, default_value_t = 256)]
+    pub synthetic_size: u32,
+    /// Hours training may take before it is stopped (a recorded timeout).
+    #[arg(long, default_value_t = 12.0)]
+    pub train_hours: f64,
 }
 
 #[derive(Debug, Args)]

@@ -33,7 +33,7 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
         spec.base_url = Some(base_url.clone());
     }
     let mut model = client_for(&spec, args.request_timeout)?;
-    let target = crate::target::by_id(&args.target).map_err(UserError)?;
+    let target = super::target_for(&args.target, global)?;
 
     let runs_dir = &global.runs_dir;
     let run_id = new_run_id(runs_dir, &spec.id, args.repeat, &now_rfc3339());
@@ -78,7 +78,7 @@ fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Resu
         .into());
     }
     let header = &transcript.header;
-    let target = crate::target::by_id(&header.target.id).map_err(UserError)?;
+    let target = super::target_for(&header.target.id, global)?;
     if target.templates().hashes() != header.target.templates {
         return Err(UserError(format!(
             "{}: the prompt templates of `{}` changed since this run started; resuming would send different text, so start a new run instead",

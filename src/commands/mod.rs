@@ -14,6 +14,7 @@ mod llms;
 mod replay;
 mod report;
 mod setup;
+mod train;
 
 pub use data::data;
 pub use diff::diff;
@@ -23,6 +24,7 @@ pub use llms::llms;
 pub use replay::replay;
 pub use report::{report_dice, report_errors};
 pub use setup::setup;
+pub use train::train;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,17 @@ pub const EXIT_DRIFT: u8 = 4;
 #[error("{0}")]
 pub struct UserError(pub String);
 
+/// The target with this id; an unknown id is the user's mistake, a toolchain failure may be.
+pub(crate) fn target_for(
+    id: &str,
+    global: &crate::cli::GlobalArgs,
+) -> anyhow::Result<Box<dyn crate::target::Target>> {
+    crate::target::by_id(id, global.cache_dir.as_deref()).map_err(|error| match error {
+        crate::target::TargetError::Unknown { .. } => UserError(error.to_string()).into(),
+        other => anyhow::Error::from(other),
+    })
+}
+
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
@@ -49,6 +62,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
         Command::Data(command) => data(&command),
+        Command::Train(args) => train(&cli.global, &args),
         Command::Setup(args) => setup(&cli.global, &args),
         Command::Doctor(args) => doctor(&cli.global, &args),
     }
@@ -68,6 +82,10 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
             || cause
                 .downcast_ref::<crate::dataset::DatasetError>()
                 .is_some_and(crate::dataset::DatasetError::is_user_error)
+            || matches!(
+                cause.downcast_ref::<crate::train::TrainError>(),
+                Some(crate::train::TrainError::NotSucceeded { .. })
+            )
             || cause
                 .downcast_ref::<crate::toolchain::ToolchainError>()
                 .is_some_and(crate::toolchain::ToolchainError::is_user_error)

@@ -82,8 +82,8 @@ fn replay_one(
     recorded: &Transcript,
 ) -> anyhow::Result<Result<String, String>> {
     let header = &recorded.header;
-    let target = crate::target::by_id(&header.target.id)
-        .map_err(|e| UserError(format!("{}: {e}", recorded.path.display())))?;
+    let target = super::target_for(&header.target.id, global)
+        .map_err(|e| e.context(format!("{}: cannot replay", recorded.path.display())))?;
     let mut model = ReplayModel::from_transcript(recorded)?;
     let dir: PathBuf = global.generated_dir.join(REPLAY_DIR).join(&header.run_id);
     // The replay's own transcript is rewritten each time; the crate's build cache is kept.

@@ -6,6 +6,7 @@
 //! program an interpreter command).
 
 mod cargo;
+mod rust_tch_unet;
 mod rust_tiny;
 pub mod unet_checks;
 pub mod unet_outputs;
@@ -13,6 +14,7 @@ pub mod unet_outputs;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use rust_tch_unet::RustTchUnet;
 pub use rust_tiny::RustTiny;
 
 use crate::diagnostics::ExitInfo;
@@ -113,24 +115,47 @@ pub trait Trainer {
     ) -> Vec<ErrorRecord>;
 }
 
-/// Every target this harness has, by id.
-pub fn all() -> Vec<Box<dyn Target>> {
-    vec![Box::new(RustTiny::new())]
+/// The ids of every target this harness has.
+pub const TARGET_IDS: &[&str] = &["rust-tiny", "rust-tch-unet"];
+
+/// Why a target could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("unknown target `{id}`; known targets: {known}")]
+    Unknown { id: String, known: String },
+    #[error("the toolchain for target `{id}` is not ready")]
+    Toolchain {
+        id: String,
+        #[source]
+        source: crate::toolchain::ToolchainError,
+    },
 }
 
-/// The target with this id, or the list of known ids.
-pub fn by_id(id: &str) -> Result<Box<dyn Target>, String> {
-    let mut known = Vec::new();
-    for target in all() {
-        if target.id() == id {
-            return Ok(target);
+/// The target with this id. `rust-tch-unet` needs the toolchain: it is provisioned on first
+/// use (with progress on stderr) in the cache folder (`cache_flag`, else `HARNESS_CACHE`, else
+/// the user's cache folder).
+pub fn by_id(
+    id: &str,
+    cache_flag: Option<&std::path::Path>,
+) -> Result<Box<dyn Target>, TargetError> {
+    match id {
+        "rust-tiny" => Ok(Box::new(RustTiny::new())),
+        "rust-tch-unet" => {
+            let toolchain = (|| {
+                let cache = crate::toolchain::cache_dir_from_env(cache_flag)?;
+                crate::toolchain::ensure(&cache, &crate::toolchain::SetupProgress::stderr())
+            })()
+            .map_err(|source| TargetError::Toolchain {
+                id: id.to_string(),
+                source,
+            })?;
+            Ok(Box::new(RustTchUnet::new(toolchain.cargo_config())))
         }
-        known.push(target.id());
+        _ => Err(TargetError::Unknown {
+            id: id.to_string(),
+            known: TARGET_IDS.join(", "),
+        }),
     }
-    Err(format!(
-        "unknown target `{id}`; known targets: {}",
-        known.join(", ")
-    ))
 }
 
 /// The target `generate` uses when none is given.

@@ -1,0 +1,143 @@
+//! `harness train`: full training of a finished run's program, Dice by the harness.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{GlobalArgs, TrainArgs};
+use crate::dataset::SynthKind;
+use crate::runs::resolve_run;
+use crate::train::{train_run, TrainOptions};
+use crate::transcript::read_transcript;
+
+use super::{target_for, UserError, EXIT_OK, EXIT_RUN_FAILED};
+
+/// The folder inside the cache where named datasets live.
+const DATASETS_DIR: &str = "datasets";
+const SPLITS_DIR: &str = "splits";
+
+pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
+    let path = resolve_run(&global.runs_dir, &args.run).map_err(UserError)?;
+    let transcript = read_transcript(&path)?;
+    let cache = crate::toolchain::cache_dir_from_env(global.cache_dir.as_deref())?;
+    let (name, dir) = dataset(&cache, args)?;
+    let target = target_for(&transcript.header.target.id, global)?;
+    let options = TrainOptions {
+        dataset_name: name,
+        dataset_dir: dir,
+        splits_dir: cache.join(SPLITS_DIR),
+        work_dir: global
+            .generated_dir
+            .join(".train")
+            .join(&transcript.header.run_id),
+        epochs: args.epochs,
+        split_seed: args.split_seed,
+        train_timeout: Duration::from_secs_f64(args.train_hours.max(0.0) * 3600.0),
+        predict_timeout: Duration::from_secs(3600),
+    };
+    let event = train_run(&transcript, target.as_ref(), &options, &|phase| {
+        eprintln!("{}: {phase}", transcript.header.run_id)
+    })?;
+
+    println!(
+        "run {}: {} trained on {} ({} training pairs, {} held out, split {})",
+        transcript.header.run_id,
+        transcript.header.llm.id,
+        event.dataset.name,
+        event.dataset.train_pairs,
+        event.dataset.test_pairs,
+        &event.dataset.split_hash[..12]
+    );
+    println!("  training: {:.1} s", event.train_ms as f64 / 1000.0);
+    if let Some(dice) = &event.dice {
+        println!(
+            "  Dice on the held-out images (computed by the harness): mean {:.3}, median {:.3}, std {:.3}, min {:.3}, max {:.3} over {}",
+            dice.mean, dice.median, dice.std, dice.min, dice.max, dice.count
+        );
+    }
+    if !event.missing_predictions.is_empty() {
+        println!(
+            "  no prediction for {} held-out image(s), counted as Dice 0",
+            event.missing_predictions.len()
+        );
+    }
+    if let Some(reported) = event.reported_test_dice {
+        println!(
+            "  the program's own test Dice: {reported:.3}{}",
+            if event.dice_disagrees {
+                " (disagrees with the harness's by more than 0.05: check its Dice formula)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(baseline) = event.threshold_baseline {
+        println!("  best global threshold on the same split: Dice {baseline:.3}");
+    }
+    for error in &event.errors {
+        println!("  error ({}): {}", error.category, error.message);
+    }
+    println!(
+        "  outputs: {}",
+        path.parent()
+            .unwrap_or(Path::new("."))
+            .join(&event.artefacts)
+            .display()
+    );
+    Ok(if event.errors.is_empty() && event.dice.is_some() {
+        EXIT_OK
+    } else {
+        EXIT_RUN_FAILED
+    })
+}
+
+/// The dataset's name and folder: drawn or looked up in the cache, or a folder given.
+fn dataset(cache: &Path, args: &TrainArgs) -> anyhow::Result<(String, PathBuf)> {
+    let named = cache.join(DATASETS_DIR);
+    match args.dataset.as_str() {
+        "synthetic-glottis" => {
+            let kind = SynthKind::Glottis;
+            let dir = named.join(format!(
+                "{}-n{}-s{}",
+                kind.dataset_name(),
+                args.synthetic_count,
+                args.synthetic_size
+            ));
+            if !dir.is_dir() {
+                eprintln!(
+                    "drawing {} synthetic glottis images of {}x{} into {}",
+                    args.synthetic_count,
+                    args.synthetic_size,
+                    args.synthetic_size,
+                    dir.display()
+                );
+                crate::dataset::generate(kind, args.synthetic_count, args.synthetic_size, 0, &dir)?;
+            }
+            Ok((kind.dataset_name().to_string(), dir))
+        }
+        "chase-db1" => {
+            let dir = named.join("chase-db1");
+            if !dir.is_dir() {
+                return Err(UserError(format!(
+                    "CHASE_DB1 is not imported yet: run `harness data import chase-db1 <CHASEDB1.zip or its folder> --out {}`",
+                    dir.display()
+                ))
+                .into());
+            }
+            Ok(("chase-db1".to_string(), dir))
+        }
+        other => {
+            let dir = PathBuf::from(other);
+            if !dir.is_dir() {
+                return Err(UserError(format!(
+                    "unknown dataset `{other}`: give synthetic-glottis, chase-db1, or a folder with images/ and masks/"
+                ))
+                .into());
+            }
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "dataset".to_string());
+            Ok((name, dir))
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! `rust-tch-unet`: the study's task in Rust: a U-Net for binary segmentation with `tch`.
+//!
+//! The crate builds offline against the vendored allow-list and the provisioned libtorch (the
+//! owned `.cargo/config.toml` comes from `toolchain`), in the shared warm target folder. The
+//! smoke run trains one epoch on the smoke set (every trap of the study's data), checks every
+//! file the contract asks for, then predicts the smoke images and checks one mask per image.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::diagnostics::{classify_run, normalise};
+use crate::exec::{run_process, ProcessSpec};
+use crate::prompt::Templates;
+use crate::taxonomy::{Category, ErrorRecord};
+use crate::workspace::Workspace;
+
+use super::cargo::CargoBuild;
+use super::unet_outputs::{
+    check_predictions, check_training_outputs, TrainingOutputs, WEIGHTS_FILE,
+};
+use super::{BuildOutcome, BuiltProgram, RunOutcome, Target, TrainStep, Trainer};
+
+/// The package (and binary) name the prompt asks for.
+pub const BINARY: &str = "unet_segmentation";
+/// The smoke run's folder inside the crate: relative paths in messages, the same everywhere.
+const SMOKE_DIR: &str = "harness-smoke";
+const SMOKE_TRAIN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+const SMOKE_PREDICT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// The `rust-tch-unet` target.
+#[derive(Debug)]
+pub struct RustTchUnet {
+    templates: Templates,
+    cargo_config: String,
+}
+
+impl RustTchUnet {
+    /// `cargo_config` is the owned `.cargo/config.toml` (`Toolchain::cargo_config`).
+    pub fn new(cargo_config: String) -> Self {
+        RustTchUnet {
+            templates: Templates {
+                initial: include_str!("../../prompts/rust-tch-unet/prompt.md"),
+                feedback_reply: include_str!("../../prompts/rust-tch-unet/feedback-reply.md"),
+                feedback_compile: include_str!("../../prompts/rust-tch-unet/feedback-compile.md"),
+                feedback_runtime: include_str!("../../prompts/rust-tch-unet/feedback-runtime.md"),
+            },
+            cargo_config,
+        }
+    }
+
+    /// The templates alone, for reading hashes without a toolchain.
+    pub fn templates_only() -> Templates {
+        Self::new(String::new()).templates
+    }
+}
+
+/// Runs one step of the program (train or predict) and classifies a failure.
+fn step(spec: ProcessSpec, root: &Path) -> TrainStep {
+    let started = Instant::now();
+    match run_process(&spec) {
+        Ok(output) => {
+            let stderr = normalise(&output.stderr, &[(root, "")]);
+            TrainStep {
+                errors: classify_run(&output.exit, &stderr).into_iter().collect(),
+                exit: output.exit,
+                duration: started.elapsed(),
+                stderr_tail: super::cargo::tail(&stderr, 40),
+            }
+        }
+        Err(error) => TrainStep {
+            errors: vec![ErrorRecord::new(Category::InfraHarness, error.to_string())],
+            exit: Default::default(),
+            duration: started.elapsed(),
+            stderr_tail: String::new(),
+        },
+    }
+}
+
+fn program_spec(program: &BuiltProgram, root: &Path, timeout: Duration) -> ProcessSpec {
+    ProcessSpec::new(program.path.as_os_str(), root)
+        .env("RUST_BACKTRACE", "0")
+        .timeout(timeout)
+        .output_cap(1 << 20)
+}
+
+impl Trainer for RustTchUnet {
+    fn train(
+        &self,
+        workspace: &Workspace,
+        program: &BuiltProgram,
+        data_dir: &Path,
+        out_dir: &Path,
+        epochs: Option<u32>,
+        timeout: Duration,
+    ) -> TrainStep {
+        let mut spec = program_spec(program, workspace.root(), timeout)
+            .arg("train")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--out-dir")
+            .arg(out_dir);
+        if let Some(epochs) = epochs {
+            spec = spec.arg("--epochs").arg(epochs.to_string());
+        }
+        step(spec, workspace.root())
+    }
+
+    fn predict(
+        &self,
+        workspace: &Workspace,
+        program: &BuiltProgram,
+        out_dir: &Path,
+        images_dir: &Path,
+        pred_dir: &Path,
+        timeout: Duration,
+    ) -> TrainStep {
+        let spec = program_spec(program, workspace.root(), timeout)
+            .arg("predict")
+            .arg("--weights")
+            .arg(out_dir.join(WEIGHTS_FILE))
+            .arg("--images-dir")
+            .arg(images_dir)
+            .arg("--out-dir")
+            .arg(pred_dir);
+        step(spec, workspace.root())
+    }
+
+    fn check_outputs(&self, out_dir: &Path, epochs: Option<u32>) -> TrainingOutputs {
+        check_training_outputs(out_dir, epochs.map(|e| e as usize))
+    }
+
+    fn check_predictions(&self, images_dir: &Path, pred_dir: &Path) -> Vec<ErrorRecord> {
+        check_predictions(images_dir, pred_dir)
+    }
+}
+
+impl Target for RustTchUnet {
+    fn id(&self) -> &'static str {
+        "rust-tch-unet"
+    }
+
+    fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    fn expected_files(&self) -> &[&'static str] {
+        &[
+            "Cargo.toml",
+            "src/main.rs",
+            "src/dataset.rs",
+            "src/model.rs",
+            "src/train.rs",
+        ]
+    }
+
+    fn owned_files(&self) -> Vec<(String, String)> {
+        vec![(".cargo/config.toml".to_string(), self.cargo_config.clone())]
+    }
+
+    fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
+        CargoBuild {
+            preferred_bin: BINARY,
+            // A crate that enables new features of a dependency compiles it once; a new
+            // torch-sys configuration takes minutes.
+            timeout: Duration::from_secs(30 * 60),
+        }
+        .run(workspace, iteration)
+    }
+
+    fn smoke_run(&self, workspace: &Workspace, program: &BuiltProgram) -> RunOutcome {
+        let started = Instant::now();
+        let root = workspace.root();
+        let smoke = root.join(SMOKE_DIR);
+        let harness_failure = |message: String| RunOutcome {
+            exit: Default::default(),
+            errors: vec![ErrorRecord::new(Category::InfraHarness, message)],
+            duration: started.elapsed(),
+        };
+        if smoke.exists() {
+            if let Err(error) = std::fs::remove_dir_all(&smoke) {
+                return harness_failure(format!("could not clear the smoke folder: {error}"));
+            }
+        }
+        let data = smoke.join("data");
+        if let Err(error) = crate::dataset::write_smoke_set(&data) {
+            return harness_failure(format!("could not write the smoke set: {error}"));
+        }
+        let (out, pred) = (smoke.join("out"), smoke.join("pred"));
+        let train = self.train(
+            workspace,
+            program,
+            &data,
+            &out,
+            Some(1),
+            SMOKE_TRAIN_TIMEOUT,
+        );
+        let mut exit = train.exit.clone();
+        let mut errors = train.errors;
+        if errors.is_empty() {
+            errors = self.check_outputs(&out, Some(1)).errors;
+        }
+        if errors.is_empty() {
+            let images = data.join(crate::dataset::IMAGES_DIR);
+            let predict = self.predict(
+                workspace,
+                program,
+                &out,
+                &images,
+                &pred,
+                SMOKE_PREDICT_TIMEOUT,
+            );
+            exit = predict.exit.clone();
+            errors = predict.errors;
+            if errors.is_empty() {
+                errors = self.check_predictions(&images, &pred);
+            }
+        }
+        RunOutcome {
+            exit,
+            errors,
+            duration: started.elapsed(),
+        }
+    }
+
+    fn trainer(&self) -> Option<&dyn Trainer> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The crates and versions the prompt offers are exactly the vendored allow-list.
+    #[test]
+    fn the_prompt_offers_exactly_the_vendored_crates() {
+        let prompt = RustTchUnet::templates_only().initial;
+        let mut offered: Vec<(String, String)> = Vec::new();
+        for line in prompt.lines() {
+            let Some(rest) = line.strip_prefix("- `") else {
+                continue;
+            };
+            let Some((name, versions)) = rest.split_once("` ") else {
+                continue;
+            };
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                continue;
+            }
+            let versions = versions.split(" (").next().unwrap_or("");
+            for version in versions
+                .split([',', ' '])
+                .filter(|v| !v.is_empty() && v.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            {
+                offered.push((name.to_string(), version.to_string()));
+            }
+        }
+        let mut vendored: Vec<(String, String)> = crate::toolchain::ALLOWED_CRATES
+            .iter()
+            .map(|c| (c.name.to_string(), c.version.to_string()))
+            .collect();
+        offered.sort();
+        vendored.sort();
+        assert_eq!(offered, vendored);
+    }
+
+    #[test]
+    fn the_contract_names_the_files_the_prompt_asks_for() {
+        let prompt = RustTchUnet::templates_only().initial;
+        for name in [
+            BINARY,
+            WEIGHTS_FILE,
+            super::super::unet_outputs::TRAIN_LOSSES,
+            super::super::unet_outputs::VAL_LOSSES,
+            super::super::unet_outputs::VALIDATION_DICE,
+            super::super::unet_outputs::TEST_DICE,
+            super::super::unet_outputs::LOSS_PLOT,
+            super::super::unet_outputs::PREDICTIONS_FIGURE,
+            "--data-dir",
+            "--out-dir",
+            "--epochs",
+            "--weights",
+            "--images-dir",
+        ] {
+            assert!(prompt.contains(name), "the prompt never mentions {name}");
+        }
+    }
+}
