@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::cli::{GenerateArgs, GlobalArgs};
 use crate::config::{LlmSpec, Provider, Registry};
-use crate::llm::OpenAiModel;
+use crate::llm::{ChatModel, OpenAiModel, ReferenceModel};
 use crate::progress::Progress;
 use crate::runs::{new_run_id, resolve_run, workspace_name};
 use crate::session::{
@@ -53,7 +53,7 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
         expected_outcomes: None,
     };
     let progress = Progress::new(&spec.id, args.max_iterations);
-    let summary = run_session(&config, &mut model, &|i, p| progress.update(i, p));
+    let summary = run_session(&config, model.as_mut(), &|i, p| progress.update(i, p));
     progress.finish();
     finish(summary, target.id())
 }
@@ -104,7 +104,7 @@ fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Resu
         expected_outcomes: None,
     };
     let progress = Progress::new(&header.llm.id, header.max_iterations);
-    let summary = resume_session(&config, &transcript, &mut model, &|i, p| {
+    let summary = resume_session(&config, &transcript, model.as_mut(), &|i, p| {
         progress.update(i, p)
     });
     progress.finish();
@@ -118,7 +118,10 @@ fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Resu
 }
 
 /// The API client for an entry; fails, naming the variable, when its key is missing.
-fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<OpenAiModel> {
+fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn ChatModel>> {
+    if spec.provider == Provider::Reference {
+        return Ok(Box::new(ReferenceModel));
+    }
     if spec.provider != Provider::Openai {
         return Err(UserError(format!(
             "`{}` uses the {} API, whose native client is not in this version yet; \
@@ -129,8 +132,9 @@ fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<OpenAiMode
         .into());
     }
     let key = spec.api_key(|var| std::env::var(var).ok())?;
-    OpenAiModel::new(spec.base_url(), key, Duration::from_secs(request_timeout))
-        .context("could not set up the API client")
+    let model = OpenAiModel::new(spec.base_url(), key, Duration::from_secs(request_timeout))
+        .context("could not set up the API client")?;
+    Ok(Box::new(model))
 }
 
 fn finish(summary: Result<SessionSummary, SessionError>, target: &str) -> anyhow::Result<u8> {

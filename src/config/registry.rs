@@ -21,6 +21,8 @@ pub enum Provider {
     Openai,
     Anthropic,
     Gemini,
+    /// The harness's hand-written reference crate, served without a network (`reference`).
+    Reference,
 }
 
 impl Provider {
@@ -30,6 +32,7 @@ impl Provider {
             Provider::Openai => "https://api.openai.com/v1",
             Provider::Anthropic => "https://api.anthropic.com/v1",
             Provider::Gemini => "https://generativelanguage.googleapis.com/v1beta",
+            Provider::Reference => "builtin:reference",
         }
     }
 }
@@ -40,6 +43,7 @@ impl std::fmt::Display for Provider {
             Provider::Openai => "openai",
             Provider::Anthropic => "anthropic",
             Provider::Gemini => "gemini",
+            Provider::Reference => "reference",
         })
     }
 }
@@ -97,6 +101,11 @@ impl LlmSpec {
     /// Whether this id names a scripted test fixture rather than a real model.
     pub fn is_fixture(&self) -> bool {
         is_fixture_id(&self.id)
+    }
+
+    /// Whether this is the hand-written reference crate rather than a model.
+    pub fn is_reference(&self) -> bool {
+        self.provider == Provider::Reference
     }
 
     /// Looks the key up with `lookup` (the process environment in production).
@@ -265,6 +274,7 @@ mod tests {
         assert_eq!(cohort("2024"), 6);
         assert_eq!(cohort("2025"), 11);
         assert!(registry.entries().iter().all(|e| !e.is_fixture()));
+        assert!(registry.get("reference").unwrap().is_reference());
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! Architecture invariant: this is the only module that talks to the network.
 
 mod openai;
+mod reference;
 mod replay;
 mod types;
 
 pub use openai::OpenAiModel;
+pub use reference::{reference_reply, ReferenceModel, REFERENCE_FILES};
 pub use replay::{BrokenHistory, ReplayDrift, ReplayModel};
 pub use types::{ChatMessage, ChatRequest, FinishReason, Reply, Role, SamplingParams, Usage};
 

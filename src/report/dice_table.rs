@@ -12,6 +12,7 @@ use crate::transcript::{Event, Transcript};
 pub struct DiceRow {
     pub llm: String,
     pub fixture: bool,
+    pub reference: bool,
     pub dataset: String,
     /// Trainings recorded.
     pub trainings: u32,
@@ -71,6 +72,7 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
                 row: DiceRow {
                     llm: spec.id.clone(),
                     fixture: spec.is_fixture(),
+                    reference: spec.is_reference(),
                     dataset: training.dataset.name.clone(),
                     ..Default::default()
                 },
@@ -121,11 +123,7 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
         "| LLM | dataset | trainings | scored | mean Dice | median Dice | best | worst | own Dice disagrees | threshold baseline | training (s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in &table.rows {
-        let label = if row.fixture {
-            format!("{} †", row.llm)
-        } else {
-            row.llm.clone()
-        };
+        let label = super::render::row_label(&row.llm, row.fixture, row.reference);
         out.push_str(&format!(
             "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
             row.dataset,
@@ -140,21 +138,23 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
             row.train_seconds
         ));
     }
-    if table.rows.iter().any(|r| r.fixture) {
-        out.push_str("\n† a scripted test fixture, not an LLM.\n");
-    }
+    out.push_str(&super::render::footnotes(
+        table.rows.iter().any(|r| r.fixture),
+        table.rows.iter().any(|r| r.reference),
+    ));
     out
 }
 
 /// The Dice table as CSV, one row per (LLM, dataset).
 pub fn render_dice_csv(table: &DiceTable) -> String {
-    let mut out = String::from("llm,fixture,dataset,trainings,scored,mean_dice,median_dice,best,worst,disagreements,threshold_baseline,train_seconds\n");
+    let mut out = String::from("llm,fixture,reference,dataset,trainings,scored,mean_dice,median_dice,best,worst,disagreements,threshold_baseline,train_seconds\n");
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
     for row in &table.rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
             row.llm,
             row.fixture,
+            row.reference,
             row.dataset,
             row.trainings,
             row.scored,

@@ -19,6 +19,8 @@ pub struct LlmRow {
     pub llm: String,
     /// A scripted test fixture, not a real LLM.
     pub fixture: bool,
+    /// The harness's hand-written reference crate, not an LLM.
+    pub reference: bool,
     pub runs: u32,
     pub succeeded: u32,
     pub succeeded_first_try: u32,
@@ -74,6 +76,7 @@ pub fn aggregate(transcripts: &[Transcript]) -> ErrorTable {
                 LlmRow {
                     llm: spec.id.clone(),
                     fixture: spec.is_fixture(),
+                    reference: spec.is_reference(),
                     ..Default::default()
                 },
                 Vec::new(),

@@ -13,11 +13,33 @@ pub enum Format {
 }
 
 fn label(row: &LlmRow) -> String {
-    if row.fixture {
-        format!("{} †", row.llm)
+    row_label(&row.llm, row.fixture, row.reference)
+}
+
+/// An LLM's name in a table, marked when the row is a fixture (†) or the reference (‡).
+pub(crate) fn row_label(llm: &str, fixture: bool, reference: bool) -> String {
+    if fixture {
+        format!("{llm} †")
+    } else if reference {
+        format!("{llm} ‡")
     } else {
-        row.llm.clone()
+        llm.to_string()
     }
+}
+
+/// The footnotes for the marks `row_label` used.
+pub(crate) fn footnotes(fixture: bool, reference: bool) -> String {
+    let mut out = String::new();
+    if fixture || reference {
+        out.push('\n');
+    }
+    if fixture {
+        out.push_str("† a scripted test fixture, not an LLM.\n");
+    }
+    if reference {
+        out.push_str("‡ the harness's hand-written reference U-Net, not an LLM.\n");
+    }
+    out
 }
 
 fn cost(row: &LlmRow) -> String {
@@ -76,16 +98,17 @@ pub fn render_markdown(table: &ErrorTable) -> String {
             out.push('\n');
         }
     }
-    if table.rows.iter().any(|r| r.fixture) {
-        out.push_str("\n† a scripted test fixture, not an LLM.\n");
-    }
+    out.push_str(&footnotes(
+        table.rows.iter().any(|r| r.fixture),
+        table.rows.iter().any(|r| r.reference),
+    ));
     out
 }
 
 /// One CSV row per LLM; a `rounds:<category>` and a `diagnostics:<category>` column for every
 /// category of the taxonomy, so files from different runs line up.
 pub fn render_csv(table: &ErrorTable) -> String {
-    let mut out = String::from("llm,fixture,runs,succeeded,succeeded_first_try,gave_up,aborted,incomplete,rounds_mean,rounds_max,rounds_total,diagnostics_total,input_tokens,output_tokens,cost_usd,wall_seconds");
+    let mut out = String::from("llm,fixture,reference,runs,succeeded,succeeded_first_try,gave_up,aborted,incomplete,rounds_mean,rounds_max,rounds_total,diagnostics_total,input_tokens,output_tokens,cost_usd,wall_seconds");
     for category in crate::taxonomy::Category::ALL {
         let _ = write!(out, ",rounds:{category},diagnostics:{category}");
     }
@@ -93,9 +116,10 @@ pub fn render_csv(table: &ErrorTable) -> String {
     for row in &table.rows {
         let _ = write!(
             out,
-            "{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{:.3}",
+            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{:.3}",
             csv_field(&row.llm),
             row.fixture,
+            row.reference,
             row.runs,
             row.succeeded,
             row.succeeded_first_try,

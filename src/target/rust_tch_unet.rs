@@ -243,7 +243,10 @@ mod tests {
             let Some((name, versions)) = rest.split_once("` ") else {
                 continue;
             };
-            if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
                 continue;
             }
             let versions = versions.split(" (").next().unwrap_or("");
