@@ -195,7 +195,10 @@ pub(crate) fn write_pair(
 /// when complete, so that a failure halfway never leaves a dataset that looks whole. Dropped
 /// unfinished, it removes what it wrote.
 pub(crate) struct Staging {
+    /// As the caller named it: the pairs' paths are given under it.
     out_dir: PathBuf,
+    /// Resolved where it exists, for the final rename.
+    target: PathBuf,
     staging: PathBuf,
     finished: bool,
 }
@@ -220,17 +223,23 @@ impl Staging {
                 });
             }
         }
-        let name = out_dir
+        // `.` or `foo/..` have no usable name or parent until resolved.
+        let target = match out_dir.canonicalize() {
+            Ok(resolved) => resolved,
+            Err(_) => out_dir.to_path_buf(),
+        };
+        let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "dataset".to_string());
-        let parent = out_dir
+        let parent = target
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
         let staged = Staging {
             out_dir: out_dir.to_path_buf(),
+            target,
             staging,
             finished: false,
         };
@@ -262,7 +271,7 @@ impl Staging {
 
     /// Moves the finished folder into place.
     pub(crate) fn finish_folder(mut self) -> Result<(), DatasetError> {
-        std::fs::rename(&self.staging, &self.out_dir).map_err(|source| DatasetError::Write {
+        std::fs::rename(&self.staging, &self.target).map_err(|source| DatasetError::Write {
             path: self.out_dir.clone(),
             source,
         })?;
