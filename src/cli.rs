@@ -192,13 +192,13 @@ pub struct DataSynthArgs {
     #[arg(long, value_enum, default_value_t = SynthKind::Glottis)]
     pub kind: SynthKind,
     /// How many image/mask pairs.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, default_value_t = crate::dataset::SYNTH_DEFAULT_COUNT, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub n: u32,
     /// Width and height in pixels.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(16..=4096))]
+    #[arg(long, default_value_t = crate::dataset::SYNTH_DEFAULT_SIZE, value_parser = clap::value_parser!(u32).range(16..=4096))]
     pub size: u32,
     /// The seed: the same seed gives the same files.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = crate::dataset::SYNTH_DEFAULT_SEED)]
     pub seed: u64,
     /// The folder to create (it must be empty or absent).
     #[arg(long)]

@@ -72,6 +72,8 @@ pub enum DatasetError {
     },
     #[error("the output folder {path} is not empty; choose a new folder or remove this one first")]
     OutputNotEmpty { path: PathBuf },
+    #[error("the output {path} exists and is not a folder; choose a new folder")]
+    OutputNotAFolder { path: PathBuf },
     #[error("{path} does not exist; give the CHASEDB1.zip archive or the folder it unpacks to")]
     MissingSource { path: PathBuf },
     #[error("{path} is not a readable zip archive; give the CHASEDB1.zip archive or the folder it unpacks to")]

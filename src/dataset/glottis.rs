@@ -77,13 +77,20 @@ fn background(w: usize, h: usize, s: f32, rng: &mut Pcg32) -> Vec<f32> {
     let (gx, gy) = unit_vector(rng);
     let strength = rng.range(0.0, 0.35);
     let (half_w, half_h) = (w as f32 / 2.0, h as f32 / 2.0);
+    // Where each column falls on each octave's grid, worked out once rather than per pixel.
+    let columns: Vec<[(usize, f32); 3]> = (0..w)
+        .map(|x| octaves.each_ref().map(|(noise, _)| noise.column(x as f32)))
+        .collect();
     let mut pixels = Vec::with_capacity(w * h);
     for y in 0..h {
-        for x in 0..w {
-            let (fx, fy) = (x as f32, y as f32);
+        let fy = y as f32;
+        let rows = octaves.each_ref().map(|(noise, _)| noise.row(fy));
+        for (x, column) in columns.iter().enumerate() {
+            let fx = x as f32;
             let mut texture = base;
-            for (noise, amplitude) in &octaves {
-                texture += amplitude * (noise.at(fx, fy) - 0.5) * 2.0;
+            for (k, (noise, amplitude)) in octaves.iter().enumerate() {
+                let value = noise.blend(column[k], rows[k]);
+                texture += amplitude * (value - 0.5) * 2.0;
             }
             let light = 1.0 + strength * (gx * (fx - half_w) + gy * (fy - half_h)) / s;
             pixels.push(texture * light);
@@ -189,8 +196,20 @@ impl Gap {
     /// Darkens the gap and its surroundings, and marks the gap in the mask.
     fn draw(&self, pixels: &mut [f32], mask: &mut [u8], w: usize, h: usize, rng: &mut Pcg32) {
         let line_darkness = rng.range(0.3, 0.55);
-        for y in 0..h {
-            for x in 0..w {
+        // Nothing changes beyond the gap's reach: its half-length, widest side and shading.
+        let widest = self
+            .left
+            .iter()
+            .chain(&self.right)
+            .fold(0.0f32, |m, &v| m.max(v));
+        let reach = self.length / 2.0 + widest + self.halo + 2.0;
+        let span = |centre: f32, size: usize| {
+            let low = (centre - reach).floor().max(0.0) as usize;
+            let high = ((centre + reach).ceil().max(0.0) as usize).min(size);
+            low.min(high)..high
+        };
+        for y in span(self.cy, h) {
+            for x in span(self.cx, w) {
                 let (a, b) = self.frame(x as f32, y as f32);
                 let beyond_end = (a.abs() - self.length / 2.0).max(0.0);
                 let (left, right) = self.widths(a);
@@ -385,11 +404,25 @@ impl ValueNoise {
 
     /// The noise at `(x, y)` in pixels, in [0, 1].
     fn at(&self, x: f32, y: f32) -> f32 {
-        let (fx, fy) = (x.max(0.0) / self.cell, y.max(0.0) / self.cell);
+        self.blend(self.column(x), self.row(y))
+    }
+
+    /// The grid column left of `x` and the smoothed fraction towards the next.
+    fn column(&self, x: f32) -> (usize, f32) {
+        let f = x.max(0.0) / self.cell;
+        let i = (f as usize).min(self.columns - 2);
+        (i, smoothstep(f - i as f32))
+    }
+
+    /// The grid row above `y` and the smoothed fraction towards the next.
+    fn row(&self, y: f32) -> (usize, f32) {
         let rows = self.values.len() / self.columns;
-        let i = (fx as usize).min(self.columns - 2);
-        let j = (fy as usize).min(rows.saturating_sub(2));
-        let (tx, ty) = (smoothstep(fx - i as f32), smoothstep(fy - j as f32));
+        let f = y.max(0.0) / self.cell;
+        let j = (f as usize).min(rows.saturating_sub(2));
+        (j, smoothstep(f - j as f32))
+    }
+
+    fn blend(&self, (i, tx): (usize, f32), (j, ty): (usize, f32)) -> f32 {
         let v = |i: usize, j: usize| self.values[(j * self.columns + i).min(self.values.len() - 1)];
         let top = v(i, j) * (1.0 - tx) + v(i + 1, j) * tx;
         let bottom = v(i, j + 1) * (1.0 - tx) + v(i + 1, j + 1) * tx;

@@ -192,24 +192,33 @@ pub(crate) fn write_pair(
 }
 
 /// A dataset being written: into a hidden folder beside `out_dir`, renamed to `out_dir` only
-/// when complete, so that a failure halfway never leaves a dataset that looks whole. Dropped
+/// when complete, so that a failure halfway never leaves a dataset that looks whole. Where
+/// `out_dir` exists already (empty), it is written in place instead (renaming over it would pull
+/// it from under anyone inside it, `--out .` included) and emptied again on failure. Dropped
 /// unfinished, it removes what it wrote.
 pub(crate) struct Staging {
     out_dir: PathBuf,
     staging: PathBuf,
+    in_place: bool,
     finished: bool,
 }
 
 impl Staging {
     /// Refuses an `out_dir` that already holds anything, so that two datasets are never mixed,
-    /// and creates the hidden folder with `images/` and `masks/`.
+    /// and creates the folder to write in with `images/` and `masks/`.
     pub(crate) fn new(out_dir: &Path) -> Result<Self, DatasetError> {
         Self::with_folders(out_dir, &[IMAGES_DIR, MASKS_DIR])
     }
 
     /// [`Staging::new`] with other folders inside.
     pub(crate) fn with_folders(out_dir: &Path, folders: &[&str]) -> Result<Self, DatasetError> {
-        if out_dir.exists() {
+        let in_place = out_dir.exists();
+        if in_place {
+            if !out_dir.is_dir() {
+                return Err(DatasetError::OutputNotAFolder {
+                    path: out_dir.to_path_buf(),
+                });
+            }
             let mut entries = std::fs::read_dir(out_dir).map_err(|source| DatasetError::Read {
                 path: out_dir.to_path_buf(),
                 source,
@@ -220,21 +229,26 @@ impl Staging {
                 });
             }
         }
-        let name = out_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "dataset".to_string());
-        let parent = out_dir
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        let staging = if in_place {
+            out_dir.to_path_buf()
+        } else {
+            let name = out_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "dataset".to_string());
+            let parent = out_dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            parent.join(format!(".{name}.partial-{}", std::process::id()))
+        };
         let staged = Staging {
             out_dir: out_dir.to_path_buf(),
             staging,
+            in_place,
             finished: false,
         };
-        if staged.staging.exists() {
+        if !in_place && staged.staging.exists() {
             std::fs::remove_dir_all(&staged.staging).map_err(|source| DatasetError::Write {
                 path: staged.staging.clone(),
                 source,
@@ -262,10 +276,14 @@ impl Staging {
 
     /// Moves the finished folder into place.
     pub(crate) fn finish_folder(mut self) -> Result<(), DatasetError> {
-        std::fs::rename(&self.staging, &self.out_dir).map_err(|source| DatasetError::Write {
-            path: self.out_dir.clone(),
-            source,
-        })?;
+        if !self.in_place {
+            std::fs::rename(&self.staging, &self.out_dir).map_err(|source| {
+                DatasetError::Write {
+                    path: self.out_dir.clone(),
+                    source,
+                }
+            })?;
+        }
         self.finished = true;
         Ok(())
     }
@@ -273,8 +291,20 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if !self.finished {
+        if self.finished {
+            return;
+        }
+        if !self.in_place {
             let _ = std::fs::remove_dir_all(&self.staging);
+        } else if let Ok(entries) = std::fs::read_dir(&self.staging) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+            }
         }
     }
 }
@@ -525,6 +555,9 @@ mod tests {
         let dir = dataset(&["a"]);
         let text = message(Staging::new(dir.path()).err().unwrap());
         assert!(text.contains("not empty"), "{text}");
+        let file = dir.path().join("images/a.png");
+        let text = message(Staging::new(&file).err().unwrap());
+        assert!(text.contains("not a folder"), "{text}");
     }
 
     #[test]
@@ -541,8 +574,12 @@ mod tests {
             "nothing left over"
         );
 
-        // An empty folder that exists already is fine: it is replaced.
+        // An empty folder that exists already is written in place, and emptied on failure.
         std::fs::create_dir(&out).unwrap();
+        let staging = Staging::new(&out).unwrap();
+        write_pair(staging.dir(), "a", &gray(2, 2, 1), &gray(2, 2, 0)).unwrap();
+        drop(staging);
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "emptied again");
         let staging = Staging::new(&out).unwrap();
         let pair = write_pair(staging.dir(), "a", &gray(2, 2, 1), &gray(2, 2, 0)).unwrap();
         let pairs = staging.finish(vec![pair]).unwrap();

@@ -18,10 +18,10 @@ pub use layout::{
 };
 pub use smoke::{write_smoke_set, SMOKE_PAIRS};
 pub use split::{
-    materialise, split, test_count, Materialised, Split, SPLIT_FILE, SPLIT_FORMAT_VERSION,
-    TEST_FRACTION,
+    materialise, split, test_count, Materialised, Split, DEFAULT_SPLIT_SEED, SPLIT_FILE,
+    SPLIT_FORMAT_VERSION, TEST_FRACTION,
 };
 pub use synth::{
     generate, generate_with_progress, render, Provenance, SynthKind, GENERATOR_VERSION,
-    PROVENANCE_FILE,
+    PROVENANCE_FILE, SYNTH_DEFAULT_COUNT, SYNTH_DEFAULT_SEED, SYNTH_DEFAULT_SIZE,
 };

@@ -34,6 +34,10 @@ use super::layout::{
 /// The share of pairs held out for the test set.
 pub const TEST_FRACTION: f64 = 0.1;
 
+/// The seed the harness splits every dataset with, so that every model of a study is scored on
+/// the same test set.
+pub const DEFAULT_SPLIT_SEED: u64 = 0;
+
 /// The file that records a materialised split.
 pub const SPLIT_FILE: &str = "split.json";
 

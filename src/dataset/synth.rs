@@ -1,6 +1,8 @@
 //! Synthetic datasets, the embedded default: no download, seeded, the same bytes on every machine.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 use image::GrayImage;
 use serde::Serialize;
@@ -12,6 +14,12 @@ use super::rng::{splitmix64, Pcg32};
 /// Bumped whenever the generator draws different pixels for the same seed, so that a dataset's
 /// identity (kind, version, seed, count, size) always names the same bytes.
 pub const GENERATOR_VERSION: u32 = 1;
+
+/// The embedded default dataset's parameters: `harness data synth` without options, and what
+/// `synthetic-glottis` means elsewhere.
+pub const SYNTH_DEFAULT_COUNT: u32 = 500;
+pub const SYNTH_DEFAULT_SIZE: u32 = 256;
+pub const SYNTH_DEFAULT_SEED: u64 = 0;
 
 /// The file beside `images/` and `masks/` that records how a synthetic dataset was made.
 pub const PROVENANCE_FILE: &str = "dataset.json";
@@ -78,18 +86,64 @@ pub fn generate_with_progress(
         seed,
     };
     write_json(&staging.dir().join(PROVENANCE_FILE), &provenance)?;
-    let mut pairs = Vec::with_capacity(n);
-    for index in 0..n {
+    let draw = |index: usize| {
         let (image, mask) = render(kind, index, size, size, seed);
-        pairs.push(write_pair(
-            staging.dir(),
-            &index.to_string(),
-            &image,
-            &mask,
-        )?);
-        progress(index + 1);
-    }
+        write_pair(staging.dir(), &index.to_string(), &image, &mask)
+    };
+    let pairs = in_parallel(n, &draw, progress)?;
     staging.finish(pairs)
+}
+
+/// Runs `work(0..n)` on a few threads and returns the results in index order, calling `progress`
+/// (on this thread) with the count done. Each pair has its own random stream, so the files do not
+/// depend on which thread drew them. The first error stops the work.
+fn in_parallel<T: Send>(
+    n: usize,
+    work: &(dyn Fn(usize) -> Result<T, DatasetError> + Sync),
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<T>, DatasetError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .clamp(1, 8)
+        .min(n.max(1));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (sender, receiver) = mpsc::channel();
+    let mut slots: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (next, stop) = (&next, &stop);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    if index >= n || sender.send((index, work(index))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let mut done = 0;
+        for (index, result) in receiver {
+            match result {
+                Ok(value) => {
+                    slots[index] = Some(value);
+                    done += 1;
+                    progress(done);
+                }
+                Err(error) => {
+                    stop.store(true, Ordering::Relaxed);
+                    failure.get_or_insert(error);
+                }
+            }
+        }
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    Ok(slots.into_iter().flatten().collect())
 }
 
 /// Draws pair number `index` of the dataset `seed`, at any size: each pair has its own random
@@ -217,6 +271,36 @@ mod tests {
         assert!(differing > 20, "{differing}");
         let provenance = std::fs::read_to_string(root.path().join("a/dataset.json")).unwrap();
         assert!(provenance.contains("\"synthetic-glottis\"") && provenance.contains("\"seed\": 7"));
+    }
+
+    #[test]
+    fn parallel_work_keeps_the_order_and_stops_at_an_error() {
+        let mut calls = 0;
+        let squares = in_parallel(50, &|i| Ok(i * i), &mut |done| calls = done).unwrap();
+        assert_eq!(squares, (0..50).map(|i| i * i).collect::<Vec<_>>());
+        assert_eq!(calls, 50);
+
+        let failing = |i: usize| {
+            if i == 7 {
+                Err(DatasetError::Empty { path: "x".into() })
+            } else {
+                Ok(i)
+            }
+        };
+        let error = in_parallel(1000, &failing, &mut |_| {}).unwrap_err();
+        assert!(matches!(error, DatasetError::Empty { .. }));
+        assert!(in_parallel(0, &failing, &mut |_| {}).unwrap().is_empty());
+    }
+
+    #[test]
+    fn draws_any_size_and_shape() {
+        for (width, height) in [(1, 1), (2, 3), (16, 16), (17, 64), (200, 31)] {
+            for index in 0..10 {
+                let (image, mask) = render(SynthKind::Glottis, index, width, height, 1);
+                assert_eq!(image.dimensions(), (width, height));
+                assert_eq!(mask.dimensions(), (width, height));
+            }
+        }
     }
 
     #[test]
