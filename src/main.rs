@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Results go to stdout for pipes: `harness report errors | head` must end quietly when the
+    // reader goes away, as command-line tools do, not panic on a broken pipe.
+    // SAFETY: called first thing, before any thread exists; restores the default disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = harness::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
