@@ -7,4 +7,5 @@ mod data;
 mod e2e;
 mod openai_client;
 mod support;
+mod tch_e2e;
 mod toolchain;

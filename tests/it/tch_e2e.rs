@@ -1,0 +1,154 @@
+//! End to end with real libtorch: a scripted fixture conversation (a compile error, then a
+//! tensor-shape panic in the smoke run, then the working reference crate) through `generate`,
+//! then `train` on a small synthetic set; the harness's Dice is in [0, 1] and above the
+//! threshold baseline. Needs the provisioned toolchain: set HARNESS_TOOLCHAIN_TESTS=1 (CI does;
+//! the first run downloads libtorch from PyPI and builds the warm cache, minutes).
+
+use harness::llm::REFERENCE_FILES;
+use harness::taxonomy::Category;
+use harness::transcript::{read_transcript, EndStatus, Event};
+use serde_json::Value;
+
+use crate::support::harness::Harness;
+use crate::support::openai_server::{OpenAiServer, Scripted};
+
+const FIXTURE: &str = "fixture-reference-with-bugs";
+const CONCAT: &str = "Tensor::cat(&[skip, &xs], 1)";
+
+fn enabled() -> bool {
+    if std::env::var_os("HARNESS_TOOLCHAIN_TESTS").is_some() {
+        return true;
+    }
+    eprintln!("skipped: set HARNESS_TOOLCHAIN_TESTS=1 to run the real libtorch end-to-end test");
+    false
+}
+
+/// The reference crate as a reply, with `model.rs` changed by `edit`. A fixture written by the
+/// harness's developers from the reference crate, never an LLM's output.
+fn reference_reply_with(edit: impl Fn(&str) -> String) -> String {
+    let mut text = String::from("Fixture reply (the reference crate, edited by the test).\n\n");
+    for (path, content) in REFERENCE_FILES {
+        let content = if *path == "src/model.rs" {
+            edit(content)
+        } else {
+            content.to_string()
+        };
+        let language = if path.ends_with(".toml") {
+            "toml"
+        } else {
+            "rust"
+        };
+        text.push_str(&format!("```{language} {path}\n{content}```\n\n"));
+    }
+    text
+}
+
+#[test]
+fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_threshold_baseline() {
+    if !enabled() {
+        return;
+    }
+    let model = REFERENCE_FILES
+        .iter()
+        .find(|(p, _)| *p == "src/model.rs")
+        .map(|(_, c)| *c)
+        .unwrap();
+    assert!(
+        model.contains(CONCAT),
+        "the reference's skip connection moved; update this test"
+    );
+    let server = OpenAiServer::start_conversation(vec![
+        // An API that does not exist: a compile error.
+        Scripted::reply(reference_reply_with(|m| {
+            m.replacen(CONCAT, "Tensor::concat_all(&[skip, &xs], 1)", 1)
+        })),
+        // The skip connection joined along the wrong axis: a shape error at run time.
+        Scripted::reply(reference_reply_with(|m| {
+            m.replacen(CONCAT, "Tensor::cat(&[skip, &xs], 2)", 1)
+        })),
+        Scripted::reply(reference_reply_with(str::to_string)),
+    ]);
+    let registry = format!(
+        "llms:\n  - id: {FIXTURE}\n    provider: openai\n    model: fixture-model\n    base_url: {}\n",
+        server.base_url()
+    );
+    let mut harness = Harness::new().registry(&registry);
+    // The real cache (shared with `harness setup`) keeps the warm build between test runs.
+    if let Some(cache) = std::env::var_os("HARNESS_CACHE") {
+        harness = harness.env("HARNESS_CACHE", &cache.to_string_lossy());
+    }
+    let out = harness
+        .run(&["generate", "--llm", FIXTURE, "--target", "rust-tch-unet"])
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("succeeded after 3 iteration(s)"),
+        "{}",
+        out.stdout
+    );
+    let run = harness.only_run();
+    let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
+    let categories: Vec<Vec<Category>> = transcript
+        .outcomes()
+        .map(|o| o.errors.iter().map(|e| e.category).collect())
+        .collect();
+    assert!(
+        categories[0].contains(&Category::ApiMisuse),
+        "{categories:?}"
+    );
+    assert_eq!(
+        categories[1].first(),
+        Some(&Category::TensorShape),
+        "{categories:?}"
+    );
+    assert!(categories[2].is_empty(), "{categories:?}");
+
+    let trained = harness
+        .run(&[
+            "train",
+            "--run",
+            run.to_str().unwrap(),
+            "--dataset",
+            "synthetic-glottis",
+            "--synthetic-count",
+            "80",
+            "--synthetic-size",
+            "96",
+            "--epochs",
+            "6",
+        ])
+        .expect_code(0);
+    assert!(
+        trained.stdout.contains("computed by the harness"),
+        "{}",
+        trained.stdout
+    );
+    let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
+    assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
+    let training = transcript
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Training(t) => Some(t.clone()),
+            _ => None,
+        })
+        .expect("a training event");
+    assert!(training.errors.is_empty(), "{:?}", training.errors);
+    let dice = training.dice.expect("the harness scored the predictions");
+    assert!((0.0..=1.0).contains(&dice.mean), "{dice:?}");
+    assert_eq!(dice.count, training.dataset.test_pairs);
+    let baseline = training.threshold_baseline.expect("a threshold baseline");
+    assert!(
+        dice.mean > baseline,
+        "U-Net Dice {} not above the threshold baseline {baseline}",
+        dice.mean
+    );
+    assert!(training.reported_test_dice.is_some());
+
+    let table = harness
+        .run(&["report", "dice", "--format", "json"])
+        .expect_code(0)
+        .stdout;
+    let table: Value = serde_json::from_str(&table).unwrap();
+    assert_eq!(table["rows"][0]["llm"], FIXTURE);
+    assert_eq!(table["rows"][0]["scored"], 1);
+}
