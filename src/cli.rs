@@ -63,6 +63,9 @@ pub enum Command {
     Data(DataCommand),
     /// Train a finished run's program on a dataset; the harness computes Dice itself.
     Train(TrainArgs),
+    /// The main job with no keys: replay the committed runs, generate and briefly train the
+    /// reference U-Net on the synthetic glottis set, print the error and Dice tables.
+    Pipeline(PipelineArgs),
     /// Provision libtorch, the vendored crates and the warm build (idempotent).
     Setup(SetupArgs),
     /// Check every piece of the toolchain and say how to fix what is missing.
@@ -93,6 +96,21 @@ pub struct TrainArgs {
     /// Hours training may take before it is stopped (a recorded timeout).
     #[arg(long, default_value_t = 12.0)]
     pub train_hours: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// Recorded runs to replay (default: the committed fixture runs and the runs folder).
+    pub runs: Vec<PathBuf>,
+    /// Epochs of the reference's brief training.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: u32,
+    /// Images in the synthetic set the reference trains on.
+    #[arg(long, default_value_t = 120)]
+    pub synthetic_count: usize,
+    /// Side of those images in pixels.
+    #[arg(long, default_value_t = 128)]
+    pub synthetic_size: u32,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ mod diff;
 mod doctor;
 mod generate;
 mod llms;
+mod pipeline;
 mod replay;
 mod report;
 mod setup;
@@ -21,6 +22,7 @@ pub use diff::diff;
 pub use doctor::doctor;
 pub use generate::generate;
 pub use llms::llms;
+pub use pipeline::pipeline;
 pub use replay::replay;
 pub use report::{report_dice, report_errors};
 pub use setup::setup;
@@ -63,6 +65,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Diff(args) => diff(&cli.global, &args),
         Command::Data(command) => data(&command),
         Command::Train(args) => train(&cli.global, &args),
+        Command::Pipeline(args) => pipeline(&cli.global, &args),
         Command::Setup(args) => setup(&cli.global, &args),
         Command::Doctor(args) => doctor(&cli.global, &args),
     }
