@@ -126,6 +126,7 @@ fn session(dir: &Path, name: &str, iterations: u32) -> Duration {
             cargo: "bench".into(),
         },
         replay_of: None,
+        sandbox: None,
         expected_outcomes: None,
     };
     let mut model = InstantModel {

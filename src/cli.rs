@@ -38,6 +38,10 @@ pub struct GlobalArgs {
     /// A registry file whose entries add to (and replace) the embedded ones.
     #[arg(long, global = true, env = "HARNESS_REGISTRY")]
     pub registry: Option<PathBuf>,
+    /// Run generated code (build scripts, proc macros, programs) without the bubblewrap
+    /// sandbox, with your own rights. Warned about on every run and recorded in the transcript.
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,7 +19,8 @@ pub use report::report_errors;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ReportCommand};
+use crate::cli::{Cli, Command, GlobalArgs, ReportCommand};
+use crate::sandbox::{Isolation, NO_SANDBOX_WARNING};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_HARNESS: u8 = 1;
@@ -56,6 +57,21 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
             )
     });
     ExitCode::from(if user { EXIT_INPUT } else { EXIT_HARNESS })
+}
+
+/// How the commands that run generated code confine it: the sandbox, found and checked, or
+/// none with `--no-sandbox`. A missing sandbox is the user's to fix (exit code 2): the message
+/// says how to install it.
+pub(crate) fn isolation(global: &GlobalArgs) -> anyhow::Result<Isolation> {
+    Isolation::choose(global.no_sandbox)
+        .map_err(|error| UserError(crate::session::error_chain(&error)).into())
+}
+
+/// The `--no-sandbox` warning, printed on every run that goes unconfined.
+pub(crate) fn warn_if_unconfined(isolation: &Isolation) {
+    if isolation.sandbox().is_none() {
+        eprintln!("{NO_SANDBOX_WARNING}");
+    }
 }
 
 /// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed.

@@ -16,6 +16,7 @@ pub use rust_tiny::RustTiny;
 
 use crate::diagnostics::ExitInfo;
 use crate::prompt::Templates;
+use crate::sandbox::Isolation;
 use crate::taxonomy::ErrorRecord;
 use crate::workspace::Workspace;
 
@@ -54,21 +55,23 @@ pub trait Target: Send + Sync {
     fn expected_files(&self) -> &[&'static str];
     /// Files the harness writes into the crate after the reply's, which the reply cannot change.
     fn owned_files(&self) -> Vec<(String, String)>;
-    /// Builds the crate as it is on disk. `iteration` names the copy of the program it keeps.
+    /// Builds the crate as it is on disk, through the target's `Isolation`. `iteration` names
+    /// the copy of the program it keeps.
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome;
-    /// Runs the built program on the smoke input and checks what it wrote.
+    /// Runs the built program on the smoke input, through the target's `Isolation`, and
+    /// checks what it wrote (without following links the program may have planted).
     fn smoke_run(&self, workspace: &Workspace, program: &BuiltProgram) -> RunOutcome;
 }
 
-/// Every target this harness has, by id.
-pub fn all() -> Vec<Box<dyn Target>> {
-    vec![Box::new(RustTiny::new())]
+/// Every target this harness has, each running generated code through `isolation`.
+pub fn all(isolation: &Isolation) -> Vec<Box<dyn Target>> {
+    vec![Box::new(RustTiny::new(isolation.clone()))]
 }
 
 /// The target with this id, or the list of known ids.
-pub fn by_id(id: &str) -> Result<Box<dyn Target>, String> {
+pub fn by_id(id: &str, isolation: &Isolation) -> Result<Box<dyn Target>, String> {
     let mut known = Vec::new();
-    for target in all() {
+    for target in all(isolation) {
         if target.id() == id {
             return Ok(target);
         }
