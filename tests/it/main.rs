@@ -5,4 +5,5 @@ mod build_cache;
 mod crash;
 mod e2e;
 mod openai_client;
+mod sandbox_attacks;
 mod support;
