@@ -55,6 +55,9 @@ impl Target for NullTarget {
     fn expected_files(&self) -> &[&'static str] {
         &["Cargo.toml", "src/main.rs", "src/model.rs", "src/train.rs"]
     }
+    fn isolation(&self) -> &harness::sandbox::Isolation {
+        &harness::sandbox::Isolation::Unconfined
+    }
     fn owned_files(&self) -> Vec<(String, String)> {
         vec![(
             ".cargo/config.toml".into(),
@@ -126,6 +129,7 @@ fn session(dir: &Path, name: &str, iterations: u32) -> Duration {
             cargo: "bench".into(),
         },
         replay_of: None,
+        sandbox: None,
         expected_outcomes: None,
     };
     let mut model = InstantModel {

@@ -43,6 +43,10 @@ pub struct GlobalArgs {
     /// `$XDG_CACHE_HOME/harness`, else `~/.cache/harness`).
     #[arg(long, global = true, env = "HARNESS_CACHE")]
     pub cache_dir: Option<PathBuf>,
+    /// Run generated code (build scripts, proc macros, programs) without the bubblewrap
+    /// sandbox, with your own rights. Warned about on every run and recorded in the transcript.
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]

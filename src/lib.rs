@@ -16,6 +16,7 @@ pub mod progress;
 pub mod prompt;
 pub mod report;
 pub mod runs;
+pub mod sandbox;
 pub mod session;
 pub mod target;
 pub mod taxonomy;

@@ -73,25 +73,7 @@ impl Workspace {
     }
 
     fn write_one(&self, relative: &str, content: &str) -> Result<(), WorkspaceError> {
-        let unsafe_path = |reason| WorkspaceError::Unsafe {
-            path: relative.to_string(),
-            reason,
-        };
-        let rel = Path::new(relative);
-        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-            return Err(unsafe_path("only plain relative paths are written"));
-        }
-        // No component may be a symbolic link: a link planted by a program points outside.
-        let mut at = self.root.clone();
-        for component in rel.components() {
-            at.push(component);
-            if let Ok(meta) = std::fs::symlink_metadata(&at) {
-                if meta.file_type().is_symlink() {
-                    return Err(unsafe_path("a symbolic link is in the way"));
-                }
-            }
-        }
-        let path = self.root.join(rel);
+        let path = self.path_inside(relative)?;
         let io = |source| WorkspaceError::Io {
             path: path.clone(),
             source,
@@ -101,6 +83,64 @@ impl Workspace {
         }
         std::fs::write(&path, content).map_err(io)?;
         Ok(())
+    }
+
+    /// `relative` under the crate root, refused when it is not a plain relative path or when an
+    /// existing component of it (the last one included) is a symbolic link: a link planted by a
+    /// build script or a program points outside.
+    pub fn path_inside(&self, relative: impl AsRef<Path>) -> Result<PathBuf, WorkspaceError> {
+        let rel = relative.as_ref();
+        let unsafe_path = |reason| WorkspaceError::Unsafe {
+            path: rel.to_string_lossy().into_owned(),
+            reason,
+        };
+        if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(unsafe_path("only plain relative paths are written"));
+        }
+        let mut at = self.root.clone();
+        for component in rel.components() {
+            at.push(component);
+            if let Ok(meta) = std::fs::symlink_metadata(&at) {
+                if meta.file_type().is_symlink() {
+                    return Err(unsafe_path("a symbolic link is in the way"));
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    /// Reads at most `limit` bytes of a regular file inside the crate, following no link and
+    /// never blocking on a planted FIFO. `Ok(None)` when there is no such file.
+    pub fn read_inside(
+        &self,
+        relative: impl AsRef<Path>,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>, WorkspaceError> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.path_inside(relative.as_ref())?;
+        let io = |source| WorkspaceError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = match std::fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(io(source)),
+        };
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(WorkspaceError::Unsafe {
+                path: relative.as_ref().to_string_lossy().into_owned(),
+                reason: "not a regular file",
+            });
+        }
+        let mut bytes = Vec::new();
+        file.take(limit).read_to_end(&mut bytes).map_err(io)?;
+        Ok(Some(bytes))
     }
 }
 
@@ -159,5 +199,30 @@ mod tests {
             let files = BTreeMap::from([(bad.to_string(), "x".to_string())]);
             assert!(ws.write(&files, &[]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_inside_refuse_links_and_special_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "secret").unwrap();
+        let ws = Workspace::reset(&dir.path().join("c")).unwrap();
+        std::fs::create_dir_all(ws.root().join("out")).unwrap();
+        std::fs::write(ws.root().join("out/ok.txt"), "0123456789").unwrap();
+        assert_eq!(
+            ws.read_inside("out/ok.txt", 4).unwrap().unwrap(),
+            b"0123".to_vec()
+        );
+        assert_eq!(ws.read_inside("out/none.txt", 4).unwrap(), None);
+        std::os::unix::fs::symlink(outside.path().join("secret"), ws.root().join("out/link"))
+            .unwrap();
+        assert!(ws.read_inside("out/link", 100).is_err());
+        std::os::unix::fs::symlink(outside.path(), ws.root().join("linked-dir")).unwrap();
+        assert!(ws.read_inside("linked-dir/secret", 100).is_err());
+        let fifo = std::ffi::CString::new(ws.root().join("out/fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo has no other preconditions.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let error = ws.read_inside("out/fifo", 100).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
     }
 }

@@ -16,7 +16,7 @@ use crate::session::{
 };
 use crate::transcript::{read_transcript, EndStatus, TRANSCRIPT_FILE};
 
-use super::{UserError, EXIT_OK, EXIT_RUN_FAILED};
+use super::{isolation, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
 
 pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
     if let Some(run) = &args.resume {
@@ -33,7 +33,8 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
         spec.base_url = Some(base_url.clone());
     }
     let mut model = client_for(&spec, args.request_timeout)?;
-    let target = super::target_for(&args.target, global)?;
+    let isolation = isolation(global)?;
+    let target = super::target_for(&args.target, global, &isolation)?;
 
     let runs_dir = &global.runs_dir;
     let run_id = new_run_id(runs_dir, &spec.id, args.repeat, &now_rfc3339());
@@ -50,8 +51,10 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
         harness: harness_info(),
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
+        sandbox: Some(target.isolation_description()),
         expected_outcomes: None,
     };
+    warn_if_unconfined(target.as_ref());
     let progress = Progress::new(&spec.id, args.max_iterations);
     let summary = run_session(&config, model.as_mut(), &|i, p| progress.update(i, p));
     progress.finish();
@@ -78,7 +81,8 @@ fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Resu
         .into());
     }
     let header = &transcript.header;
-    let target = super::target_for(&header.target.id, global)?;
+    let isolation = isolation(global)?;
+    let target = super::target_for(&header.target.id, global, &isolation)?;
     if target.templates().hashes() != header.target.templates {
         return Err(UserError(format!(
             "{}: the prompt templates of `{}` changed since this run started; resuming would send different text, so start a new run instead",
@@ -101,8 +105,10 @@ fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Resu
         harness: harness_info(),
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
+        sandbox: Some(target.isolation_description()),
         expected_outcomes: None,
     };
+    warn_if_unconfined(target.as_ref());
     let progress = Progress::new(&header.llm.id, header.max_iterations);
     let summary = resume_session(&config, &transcript, model.as_mut(), &|i, p| {
         progress.update(i, p)

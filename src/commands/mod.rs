@@ -30,7 +30,8 @@ pub use train::train;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, ReportCommand};
+use crate::cli::{Cli, Command, GlobalArgs, ReportCommand};
+use crate::sandbox::Isolation;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_HARNESS: u8 = 1;
@@ -47,8 +48,9 @@ pub struct UserError(pub String);
 pub(crate) fn target_for(
     id: &str,
     global: &crate::cli::GlobalArgs,
+    isolation: &Isolation,
 ) -> anyhow::Result<Box<dyn crate::target::Target>> {
-    crate::target::by_id(id, global.cache_dir.as_deref()).map_err(|error| match error {
+    crate::target::by_id(id, global.cache_dir.as_deref(), isolation).map_err(|error| match error {
         crate::target::TargetError::Unknown { .. } => UserError(error.to_string()).into(),
         other => anyhow::Error::from(other),
     })
@@ -94,6 +96,21 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
                 .is_some_and(crate::toolchain::ToolchainError::is_user_error)
     });
     ExitCode::from(if user { EXIT_INPUT } else { EXIT_HARNESS })
+}
+
+/// How the commands that run generated code confine it: the sandbox, found and checked, or
+/// none with `--no-sandbox`. A missing sandbox is the user's to fix (exit code 2): the message
+/// says how to install it.
+pub(crate) fn isolation(global: &GlobalArgs) -> anyhow::Result<Isolation> {
+    Isolation::choose(global.no_sandbox)
+        .map_err(|error| UserError(crate::session::error_chain(&error)).into())
+}
+
+/// The warning printed on every run whose generated code goes unconfined.
+pub(crate) fn warn_if_unconfined(target: &dyn crate::target::Target) {
+    if let Some(warning) = target.unconfined_warning() {
+        eprintln!("{warning}");
+    }
 }
 
 /// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed.

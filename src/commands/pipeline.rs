@@ -46,6 +46,7 @@ pub fn pipeline(global: &GlobalArgs, args: &PipelineArgs) -> anyhow::Result<u8> 
         generated_dir: global.generated_dir.join("pipeline").join("generated"),
         registry: global.registry.clone(),
         cache_dir: global.cache_dir.clone(),
+        no_sandbox: global.no_sandbox,
     };
     eprintln!("== 2. the reference U-Net: generate, then train briefly on synthetic glottis");
     let before = existing_runs(&own.runs_dir);

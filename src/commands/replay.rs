@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use crate::cli::{GlobalArgs, ReplayArgs};
 use crate::llm::ReplayModel;
 use crate::runs::find_transcripts;
+use crate::sandbox::Isolation;
 use crate::session::{harness_info, run_session, toolchain_info, SessionConfig, SessionError};
 use crate::transcript::{read_transcript, OutcomeEvent, Transcript, TRANSCRIPT_FILE};
 
-use super::{UserError, EXIT_DRIFT, EXIT_OK};
+use super::{isolation, warn_if_unconfined, UserError, EXIT_DRIFT, EXIT_OK};
 
 /// Where replays build, inside the generated folder (never over a real run's crate).
 const REPLAY_DIR: &str = ".replay";
@@ -25,12 +26,17 @@ pub fn replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<u8> {
     for file in &files {
         transcripts.push(read_complete(file)?);
     }
+    // Only re-execution runs generated code; a recount needs no sandbox.
+    let isolation = if args.no_exec {
+        None
+    } else {
+        Some(isolation(global)?)
+    };
     let mut code = EXIT_OK;
     for transcript in &transcripts {
-        let verdict = if args.no_exec {
-            recount(transcript)
-        } else {
-            replay_one(global, transcript)?
+        let verdict = match &isolation {
+            None => recount(transcript),
+            Some(isolation) => replay_one(global, isolation, transcript)?,
         };
         match verdict {
             Ok(line) => println!("{line}"),
@@ -79,10 +85,11 @@ fn recount(transcript: &Transcript) -> Result<String, String> {
 /// Replays one run; `Ok(Err(report))` when it drifted.
 fn replay_one(
     global: &GlobalArgs,
+    isolation: &Isolation,
     recorded: &Transcript,
 ) -> anyhow::Result<Result<String, String>> {
     let header = &recorded.header;
-    let target = super::target_for(&header.target.id, global)
+    let target = super::target_for(&header.target.id, global, isolation)
         .map_err(|e| e.context(format!("{}: cannot replay", recorded.path.display())))?;
     let mut model = ReplayModel::from_transcript(recorded)?;
     let dir: PathBuf = global.generated_dir.join(REPLAY_DIR).join(&header.run_id);
@@ -109,8 +116,10 @@ fn replay_one(
         harness: harness_info(),
         toolchain,
         replay_of: Some(header.run_id.clone()),
+        sandbox: Some(target.isolation_description()),
         expected_outcomes: Some(recorded.outcomes().cloned().collect()),
     };
+    warn_if_unconfined(target.as_ref());
     let summary = match run_session(&config, &mut model, &|_, _| {}) {
         Ok(summary) => summary,
         Err(SessionError::Drift(drift)) => {

@@ -9,7 +9,7 @@ use crate::runs::resolve_run;
 use crate::train::{train_run, TrainOptions};
 use crate::transcript::read_transcript;
 
-use super::{target_for, UserError, EXIT_OK, EXIT_RUN_FAILED};
+use super::{isolation, target_for, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
 
 /// The folder inside the cache where named datasets live.
 const DATASETS_DIR: &str = "datasets";
@@ -20,7 +20,9 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
     let transcript = read_transcript(&path)?;
     let cache = crate::toolchain::cache_dir_from_env(global.cache_dir.as_deref())?;
     let (name, dir) = dataset(&cache, args)?;
-    let target = target_for(&transcript.header.target.id, global)?;
+    let isolation = isolation(global)?;
+    let target = target_for(&transcript.header.target.id, global, &isolation)?;
+    warn_if_unconfined(target.as_ref());
     let options = TrainOptions {
         dataset_name: name,
         dataset_dir: dir,

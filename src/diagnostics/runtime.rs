@@ -130,7 +130,8 @@ pub fn classify_run(exit: &ExitInfo, stderr: &str) -> Option<ErrorRecord> {
         .map(|text| text.split("Exception raised from").next().unwrap_or(text))
         .unwrap_or_default();
 
-    let category = if exit.timed_out {
+    let category = if exit.timed_out || exit.signal == Some(SIGXCPU) {
+        // SIGXCPU: the sandbox's CPU-time limit, a time limit too.
         Category::Timeout
     } else if contains_any(stderr, &OUT_OF_MEMORY) || exit.signal == Some(SIGKILL) {
         // Without a timeout, SIGKILL comes from the kernel's or the sandbox's memory limit.
@@ -150,6 +151,9 @@ pub fn classify_run(exit: &ExitInfo, stderr: &str) -> Option<ErrorRecord> {
     };
 
     let message = match (&panic, category) {
+        (_, Category::Timeout) if !exit.timed_out => {
+            "the program ran past its CPU-time limit (killed by SIGXCPU)".to_owned()
+        }
         (_, Category::Timeout) => "the program did not finish within the time limit".to_owned(),
         (Some(panic), _) if panic.message.is_empty() => "the program panicked".to_owned(),
         (Some(panic), _) => panic.message.clone(),
@@ -176,6 +180,7 @@ pub fn classify_run(exit: &ExitInfo, stderr: &str) -> Option<ErrorRecord> {
 }
 
 const SIGKILL: i32 = 9;
+const SIGXCPU: i32 = 24;
 
 fn contains_any(text: &str, phrases: &[&str]) -> bool {
     let text = text.to_lowercase();
@@ -412,6 +417,21 @@ mod tests {
         let record = classify_fixture!("run_timeout");
         assert_eq!(record.category, Category::Timeout);
         insta::assert_yaml_snapshot!(record);
+    }
+
+    #[test]
+    fn the_cpu_time_limit_is_a_timeout() {
+        let exit = ExitInfo {
+            signal: Some(24),
+            ..ExitInfo::default()
+        };
+        let record = classify_run(&exit, "").expect("a kill is a failure");
+        assert_eq!(record.category, Category::Timeout);
+        assert!(
+            record.message.contains("CPU-time limit"),
+            "{}",
+            record.message
+        );
     }
 
     #[test]

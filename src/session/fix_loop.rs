@@ -53,6 +53,8 @@ pub struct SessionConfig<'a> {
     pub harness: HarnessInfo,
     pub toolchain: ToolchainInfo,
     pub replay_of: Option<String>,
+    /// How the target confines generated code (`Isolation::describe`), for the header.
+    pub sandbox: Option<String>,
     /// Replay only: the recorded verdict of each iteration. The session stops with a drift at
     /// the first iteration whose outcome differs.
     pub expected_outcomes: Option<Vec<OutcomeEvent>>,
@@ -139,6 +141,7 @@ pub fn run_session(
         max_iterations: config.max_iterations,
         started_at: now_rfc3339(),
         replay_of: config.replay_of.clone(),
+        sandbox: config.sandbox.clone(),
     })))?;
     drive(config, model, progress, writer, LoopState::fresh(target))
 }
@@ -456,7 +459,7 @@ fn outcome_drift(expected: &[OutcomeEvent], now: &OutcomeEvent) -> Option<Replay
 }
 
 /// An error and its causes on one line.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

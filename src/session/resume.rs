@@ -93,6 +93,7 @@ pub fn resume_session(
             reused_reply,
             partial_tail_line: transcript.partial_tail_line,
             resumed_at: now_rfc3339(),
+            sandbox: config.sandbox.clone(),
         }))
     };
     let finish = |writer: &mut TranscriptWriter, status, iterations, reason: Option<String>| {

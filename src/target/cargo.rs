@@ -5,13 +5,19 @@
 //! (timestamps within one clock tick), the files are touched once more and the build repeated,
 //! and if it still reuses the old binary the outcome is a harness failure, never a silent run
 //! of a program built from other files.
+//!
+//! The build runs through the target's `Isolation` (the sandbox, as `Phase::Build`): build
+//! scripts and proc macros are generated code too. Afterwards the crate folder is hostile: the
+//! program is read from it and its copy written without following any link.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::diagnostics::{parse_cargo_build, Artifact};
-use crate::exec::{run_process, ProcessSpec};
+use crate::exec::ProcessSpec;
 use crate::prompt::sha256_hex;
+use crate::sandbox::{Isolation, Phase, SandboxError};
+use crate::session::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 
@@ -26,6 +32,7 @@ pub(crate) struct CargoBuild<'a> {
     /// The binary target to run when the crate has several.
     pub preferred_bin: &'a str,
     pub timeout: Duration,
+    pub isolation: &'a Isolation,
 }
 
 impl CargoBuild<'_> {
@@ -69,16 +76,31 @@ impl CargoBuild<'_> {
             .env("CARGO_TERM_COLOR", "never")
             .timeout(self.timeout)
             .output_cap(8 << 20);
-        let output = match run_process(&spec) {
-            Ok(output) => output,
-            Err(error) => {
-                return Attempt::Done(infra(
-                    Category::InfraToolchain,
-                    format!("{error} (is the Rust toolchain installed and on PATH?)"),
-                    started,
-                ))
-            }
+        let (output, disk_exceeded) = match self.isolation.run(&spec, Phase::Build) {
+            Ok(confined) => (confined.output, confined.disk_exceeded),
+            Err(error) => return Attempt::Done(not_started(self.isolation, &error, started)),
         };
+        if let Some(grown) = disk_exceeded {
+            // Whatever the build wrote is suspect and big: the next build starts cold.
+            discard_build_cache(root);
+            let mut error = ErrorRecord::new(
+                Category::OtherCompile,
+                format!(
+                    "the build wrote {} MiB into the crate folder, more than the sandbox allows (out of disk quota)",
+                    grown >> 20
+                ),
+            );
+            error.rendered = Some(crate::diagnostics::normalise(
+                &tail(&output.stderr, 60),
+                &[(root, "")],
+            ));
+            return Attempt::Done(BuildOutcome {
+                errors: vec![error],
+                warnings: 0,
+                program: None,
+                duration: started.elapsed(),
+            });
+        }
         if output.exit.timed_out {
             let mut error = ErrorRecord::new(
                 Category::Timeout,
@@ -132,7 +154,7 @@ impl CargoBuild<'_> {
         let Some(executable) = &artifact.executable else {
             return Attempt::Stale;
         };
-        match keep_copy(executable, root, iteration) {
+        match keep_copy(executable, workspace, iteration) {
             Ok(program) => Attempt::Done(BuildOutcome {
                 errors: Vec::new(),
                 warnings: report.warnings,
@@ -152,6 +174,44 @@ enum Attempt {
     Done(BuildOutcome),
     /// Cargo reported the binary fresh although every file was just rewritten.
     Stale,
+}
+
+/// The build never started: the sandbox failed, or cargo is missing. Not the LLM's fault.
+fn not_started(
+    isolation: &Isolation,
+    error: &SandboxError,
+    started: std::time::Instant,
+) -> BuildOutcome {
+    let toolchain = matches!(error, SandboxError::ProgramMissing { .. })
+        || matches!(
+            (isolation, error),
+            (Isolation::Unconfined, SandboxError::Exec(_))
+        );
+    if toolchain {
+        return infra(
+            Category::InfraToolchain,
+            format!(
+                "{} (is the Rust toolchain installed and on PATH?)",
+                error_chain(error)
+            ),
+            started,
+        );
+    }
+    infra(Category::InfraSandbox, error_chain(error), started)
+}
+
+/// Removes the crate's build folder (the program copies included), links removed as links.
+pub(crate) fn discard_build_cache(root: &Path) {
+    let target = root.join(TARGET_DIR);
+    match std::fs::symlink_metadata(&target) {
+        Ok(meta) if meta.is_dir() => {
+            let _ = std::fs::remove_dir_all(&target);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(&target);
+        }
+        Err(_) => {}
+    }
 }
 
 fn infra(category: Category, message: String, started: std::time::Instant) -> BuildOutcome {
@@ -175,22 +235,49 @@ fn pick_binary<'a>(artifacts: &'a [Artifact], preferred: &str) -> Option<&'a Art
 }
 
 /// Copies the program out of the shared build folder (another crate with the same package name
-/// would overwrite it there) and hashes the copy: the copy is what runs.
-fn keep_copy(executable: &Path, root: &Path, iteration: u32) -> std::io::Result<BuiltProgram> {
-    let dir = root.join(TARGET_DIR).join(PROGRAMS_DIR);
+/// would overwrite it there) and hashes the copy: the copy is what runs. The build was
+/// untrusted: the program is read without following links, and must lie inside the crate.
+fn keep_copy(
+    executable: &Path,
+    workspace: &Workspace,
+    iteration: u32,
+) -> std::io::Result<BuiltProgram> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let root = workspace.root();
+    let relative = executable.strip_prefix(root).map_err(|_| {
+        std::io::Error::other(format!(
+            "cargo reported the program at {}, outside the crate folder",
+            executable.display()
+        ))
+    })?;
+    let bytes = workspace
+        .read_inside(relative, u64::MAX)
+        .map_err(std::io::Error::other)?
+        .ok_or_else(|| std::io::Error::other("the program cargo reported is not there"))?;
+    let dir = workspace
+        .path_inside(Path::new(TARGET_DIR).join(PROGRAMS_DIR))
+        .map_err(std::io::Error::other)?;
     std::fs::create_dir_all(&dir)?;
     let name = executable
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "program".to_string());
     let path: PathBuf = dir.join(format!("iteration-{iteration}-{name}"));
-    let bytes = std::fs::read(executable)?;
     let temporary = path.with_extension("partial");
-    std::fs::write(&temporary, &bytes)?;
-    std::fs::set_permissions(
-        &temporary,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )?;
+    // A planted link (or anything else) in the way is removed, never written through.
+    if std::fs::symlink_metadata(&temporary).is_ok() {
+        std::fs::remove_file(&temporary)?;
+    }
+    let mut file = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o755)
+        .open(&temporary)?;
+    file.write_all(&bytes)?;
+    // Whatever the umask: the sandbox's unprivileged uid must be able to run it.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    drop(file);
     std::fs::rename(&temporary, &path)?;
     Ok(BuiltProgram {
         path,

@@ -19,6 +19,7 @@ pub use rust_tiny::RustTiny;
 
 use crate::diagnostics::ExitInfo;
 use crate::prompt::Templates;
+use crate::sandbox::Isolation;
 use crate::taxonomy::ErrorRecord;
 use crate::workspace::Workspace;
 
@@ -57,10 +58,25 @@ pub trait Target: Send + Sync {
     fn expected_files(&self) -> &[&'static str];
     /// Files the harness writes into the crate after the reply's, which the reply cannot change.
     fn owned_files(&self) -> Vec<(String, String)>;
-    /// Builds the crate as it is on disk. `iteration` names the copy of the program it keeps.
+    /// Builds the crate as it is on disk, through the target's `Isolation`. `iteration` names
+    /// the copy of the program it keeps.
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome;
-    /// Runs the built program on the smoke input and checks what it wrote.
+    /// Runs the built program on the smoke input, through the target's `Isolation`, and
+    /// checks what it wrote (without following links the program may have planted).
     fn smoke_run(&self, workspace: &Workspace, program: &BuiltProgram) -> RunOutcome;
+    /// How generated code runs for this target (the sandbox, or unconfined).
+    fn isolation(&self) -> &Isolation;
+    /// What the transcript header records about the isolation.
+    fn isolation_description(&self) -> String {
+        self.isolation().describe()
+    }
+    /// The warning printed on every run when generated code runs unconfined.
+    fn unconfined_warning(&self) -> Option<&'static str> {
+        self.isolation()
+            .sandbox()
+            .is_none()
+            .then_some(crate::sandbox::NO_SANDBOX_WARNING)
+    }
     /// Full training and prediction, for targets whose programs train a model.
     fn trainer(&self) -> Option<&dyn Trainer> {
         None
@@ -131,15 +147,19 @@ pub enum TargetError {
     },
 }
 
-/// The target with this id. `rust-tch-unet` needs the toolchain: it is provisioned on first
-/// use (with progress on stderr) in the cache folder (`cache_flag`, else `HARNESS_CACHE`, else
-/// the user's cache folder).
+/// The target with this id, running generated code through `isolation`. `rust-tch-unet`
+/// needs the toolchain: it is provisioned on first use (with progress on stderr) in the cache
+/// folder (`cache_flag`, else `HARNESS_CACHE`, else the user's cache folder). It does not run
+/// in the sandbox yet: its builds need the shared warm target folder, which must not be
+/// writable from a sandbox until the copy-on-write overlay exists (issue 4); it says so on
+/// every run and in the transcript.
 pub fn by_id(
     id: &str,
     cache_flag: Option<&std::path::Path>,
+    isolation: &Isolation,
 ) -> Result<Box<dyn Target>, TargetError> {
     match id {
-        "rust-tiny" => Ok(Box::new(RustTiny::new())),
+        "rust-tiny" => Ok(Box::new(RustTiny::new(isolation.clone()))),
         "rust-tch-unet" => {
             let toolchain = (|| {
                 let cache = crate::toolchain::cache_dir_from_env(cache_flag)?;

@@ -9,8 +9,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::diagnostics::{classify_run, normalise};
-use crate::exec::{run_process, ProcessSpec};
+use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
+use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 
@@ -19,6 +20,9 @@ use super::unet_outputs::{
     check_predictions, check_training_outputs, TrainingOutputs, WEIGHTS_FILE,
 };
 use super::{BuildOutcome, BuiltProgram, RunOutcome, Target, TrainStep, Trainer};
+
+/// Printed on every run: see `target::by_id` for why.
+const UNCONFINED_WARNING: &str = "warning: the rust-tch-unet target does not run in the sandbox yet (its builds share the warm target folder, which needs a copy-on-write overlay first): generated code runs with your rights, with a cleared environment (no API keys); this run's transcript records it";
 
 /// The package (and binary) name the prompt asks for.
 pub const BINARY: &str = "unet_segmentation";
@@ -32,6 +36,8 @@ const SMOKE_PREDICT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 pub struct RustTchUnet {
     templates: Templates,
     cargo_config: String,
+    /// Unconfined for now: see `target::by_id`.
+    isolation: Isolation,
 }
 
 impl RustTchUnet {
@@ -45,6 +51,7 @@ impl RustTchUnet {
                 feedback_runtime: include_str!("../../prompts/rust-tch-unet/feedback-runtime.md"),
             },
             cargo_config,
+            isolation: Isolation::Unconfined,
         }
     }
 
@@ -55,10 +62,10 @@ impl RustTchUnet {
 }
 
 /// Runs one step of the program (train or predict) and classifies a failure.
-fn step(spec: ProcessSpec, root: &Path) -> TrainStep {
+fn step(isolation: &Isolation, spec: ProcessSpec, root: &Path) -> TrainStep {
     let started = Instant::now();
-    match run_process(&spec) {
-        Ok(output) => {
+    match isolation.run(&spec, Phase::Train) {
+        Ok(crate::sandbox::Confined { output, .. }) => {
             let stderr = normalise(&output.stderr, &[(root, "")]);
             TrainStep {
                 errors: classify_run(&output.exit, &stderr).into_iter().collect(),
@@ -102,7 +109,7 @@ impl Trainer for RustTchUnet {
         if let Some(epochs) = epochs {
             spec = spec.arg("--epochs").arg(epochs.to_string());
         }
-        step(spec, workspace.root())
+        step(&self.isolation, spec, workspace.root())
     }
 
     fn predict(
@@ -122,7 +129,7 @@ impl Trainer for RustTchUnet {
             .arg(images_dir)
             .arg("--out-dir")
             .arg(pred_dir);
-        step(spec, workspace.root())
+        step(&self.isolation, spec, workspace.root())
     }
 
     fn check_outputs(&self, out_dir: &Path, epochs: Option<u32>) -> TrainingOutputs {
@@ -159,6 +166,7 @@ impl Target for RustTchUnet {
 
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
         CargoBuild {
+            isolation: &self.isolation,
             preferred_bin: BINARY,
             // A crate that enables new features of a dependency compiles it once; a new
             // torch-sys configuration takes minutes.
@@ -220,6 +228,18 @@ impl Target for RustTchUnet {
             errors,
             duration: started.elapsed(),
         }
+    }
+
+    fn isolation(&self) -> &Isolation {
+        &self.isolation
+    }
+
+    fn isolation_description(&self) -> String {
+        "none (rust-tch-unet does not run in the sandbox yet)".to_string()
+    }
+
+    fn unconfined_warning(&self) -> Option<&'static str> {
+        Some(UNCONFINED_WARNING)
     }
 
     fn trainer(&self) -> Option<&dyn Trainer> {

@@ -5,16 +5,18 @@
 //! whitespace, negative numbers) and an output file whose content the harness checks against
 //! values it computes itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::diagnostics::{classify_run, normalise};
-use crate::exec::{run_process, ProcessSpec};
+use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
+use crate::sandbox::{Isolation, Phase};
+use crate::session::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 
-use super::cargo::{CargoBuild, TARGET_DIR};
+use super::cargo::{discard_build_cache, CargoBuild, TARGET_DIR};
 use super::{BuildOutcome, BuiltProgram, RunOutcome, Target};
 
 /// The smoke input: every trap the prompt mentions.
@@ -23,6 +25,8 @@ const SMOKE_INPUT: &str =
 /// Where the smoke input and output go, inside the target folder (so paths in messages are
 /// relative to the crate and the same on every machine).
 const SMOKE_DIR: &str = "harness-smoke";
+/// The most of `summary.txt` the harness reads.
+const SUMMARY_LIMIT: u64 = 64 << 10;
 
 const OWNED_CARGO_CONFIG: &str = "\
 # Written by the harness; replies cannot change it.
@@ -34,11 +38,14 @@ offline = true
 #[derive(Debug)]
 pub struct RustTiny {
     templates: Templates,
+    isolation: Isolation,
 }
 
 impl RustTiny {
-    pub fn new() -> Self {
+    /// The target, building and running generated code through `isolation`.
+    pub fn new(isolation: Isolation) -> Self {
         RustTiny {
+            isolation,
             templates: Templates {
                 initial: include_str!("../../prompts/rust-tiny/prompt.md"),
                 feedback_reply: include_str!("../../prompts/rust-tiny/feedback-reply.md"),
@@ -46,12 +53,6 @@ impl RustTiny {
                 feedback_runtime: include_str!("../../prompts/rust-tiny/feedback-runtime.md"),
             },
         }
-    }
-}
-
-impl Default for RustTiny {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -79,41 +80,71 @@ impl Target for RustTiny {
         CargoBuild {
             preferred_bin: "stats",
             timeout: Duration::from_secs(120),
+            isolation: &self.isolation,
         }
         .run(workspace, iteration)
+    }
+
+    fn isolation(&self) -> &Isolation {
+        &self.isolation
     }
 
     fn smoke_run(&self, workspace: &Workspace, program: &BuiltProgram) -> RunOutcome {
         let started = std::time::Instant::now();
         let root = workspace.root();
-        let smoke = root.join(TARGET_DIR).join(SMOKE_DIR);
-        let harness_failure = |message: String| RunOutcome {
+        let failure = |category, message: String| RunOutcome {
             exit: Default::default(),
-            errors: vec![ErrorRecord::new(Category::InfraHarness, message)],
+            errors: vec![ErrorRecord::new(category, message)],
             duration: started.elapsed(),
         };
-        if let Err(error) = prepare_smoke(&smoke) {
-            return harness_failure(format!("could not prepare the smoke input: {error}"));
-        }
-        let input = smoke.join("numbers.txt");
-        let out_dir = smoke.join("out");
+        let smoke = match prepare_smoke(workspace) {
+            Ok(smoke) => smoke,
+            Err(error) => {
+                return failure(
+                    Category::InfraHarness,
+                    format!("could not prepare the smoke input: {error}"),
+                )
+            }
+        };
+        let out_dir = Path::new(TARGET_DIR).join(SMOKE_DIR).join("out");
         let spec = ProcessSpec::new(program.path.as_os_str(), root)
             .arg("--input")
-            .arg(&input)
+            .arg(smoke.join("numbers.txt"))
             .arg("--out-dir")
-            .arg(&out_dir)
+            .arg(root.join(&out_dir))
             .env("RUST_BACKTRACE", "0")
             .timeout(Duration::from_secs(10))
             .output_cap(256 << 10);
-        let output = match run_process(&spec) {
-            Ok(output) => output,
-            Err(error) => return harness_failure(error.to_string()),
+        let confined = match self.isolation.run(&spec, Phase::Run) {
+            Ok(confined) => confined,
+            Err(error) => {
+                let category = match self.isolation {
+                    Isolation::Sandboxed(_) => Category::InfraSandbox,
+                    Isolation::Unconfined => Category::InfraHarness,
+                };
+                return failure(category, error_chain(&error));
+            }
         };
+        let output = confined.output;
         let stderr = normalise(&output.stderr, &[(root, "")]);
-        let mut errors: Vec<ErrorRecord> =
-            classify_run(&output.exit, &stderr).into_iter().collect();
+        let mut errors: Vec<ErrorRecord> = Vec::new();
+        if let Some(grown) = confined.disk_exceeded {
+            // What it wrote is junk, and big: the crate's build folder goes (next build cold).
+            discard_build_cache(root);
+            let mut error = ErrorRecord::new(
+                Category::OutOfMemory,
+                format!(
+                    "the program wrote {} MiB to disk, more than the sandbox allows (out of disk quota)",
+                    grown >> 20
+                ),
+            );
+            error.rendered = Some(stderr.clone());
+            errors.push(error);
+        } else {
+            errors.extend(classify_run(&output.exit, &stderr));
+        }
         if errors.is_empty() {
-            errors.extend(check_summary(&out_dir, SMOKE_INPUT));
+            errors.extend(check_summary(workspace, &out_dir, SMOKE_INPUT));
         }
         RunOutcome {
             exit: output.exit,
@@ -123,12 +154,24 @@ impl Target for RustTiny {
     }
 }
 
-fn prepare_smoke(smoke: &Path) -> std::io::Result<()> {
-    if smoke.exists() {
-        std::fs::remove_dir_all(smoke)?;
+/// A fresh smoke folder with the input; whatever a program left there (links included) goes.
+fn prepare_smoke(workspace: &Workspace) -> Result<PathBuf, crate::workspace::WorkspaceError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| crate::workspace::WorkspaceError::Io { path, source }
+    };
+    let target = workspace.path_inside(TARGET_DIR)?;
+    std::fs::create_dir_all(&target).map_err(io(&target))?;
+    let smoke = target.join(SMOKE_DIR);
+    match std::fs::symlink_metadata(&smoke) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&smoke).map_err(io(&smoke))?,
+        Ok(_) => std::fs::remove_file(&smoke).map_err(io(&smoke))?,
+        Err(_) => {}
     }
-    std::fs::create_dir_all(smoke)?;
-    std::fs::write(smoke.join("numbers.txt"), SMOKE_INPUT)
+    std::fs::create_dir(&smoke).map_err(io(&smoke))?;
+    let input = smoke.join("numbers.txt");
+    std::fs::write(&input, SMOKE_INPUT).map_err(io(&input))?;
+    Ok(smoke)
 }
 
 /// The four values the program must write, computed by the harness.
@@ -148,31 +191,30 @@ fn expected_summary(input: &str) -> [(&'static str, String); 4] {
     ]
 }
 
-/// Checks `summary.txt` against the harness's own values.
-fn check_summary(out_dir: &Path, input: &str) -> Option<ErrorRecord> {
-    let path = out_dir.join("summary.txt");
+/// Checks `summary.txt` (in `out_dir`, relative to the crate) against the harness's own values.
+fn check_summary(workspace: &Workspace, out_dir: &Path, input: &str) -> Option<ErrorRecord> {
     let failure = |category, message: String| {
         let mut error = ErrorRecord::new(category, message);
         error.file = Some("summary.txt".to_string());
         error.rendered = Some(error.message.clone());
         Some(error)
     };
-    // symlink_metadata: the program may have planted a link; never follow it.
-    match std::fs::symlink_metadata(&path) {
-        Ok(meta) if meta.is_file() => {}
-        Ok(_) => {
+    // The program may have planted a link (or a FIFO) there: never follow it, never block.
+    let bytes = match workspace.read_inside(out_dir.join("summary.txt"), SUMMARY_LIMIT) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return failure(
+            Category::MissingOutput,
+            "the program exited successfully but did not write summary.txt in the output folder"
+                .to_string(),
+        ),
+        Err(_) => {
             return failure(
                 Category::InvalidOutput,
                 "the output summary.txt is not a regular file".to_string(),
             )
         }
-        Err(_) => return failure(
-            Category::MissingOutput,
-            "the program exited successfully but did not write summary.txt in the output folder"
-                .to_string(),
-        ),
-    }
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
         return failure(
             Category::InvalidOutput,
             "summary.txt is not valid UTF-8 text".to_string(),
@@ -217,25 +259,28 @@ mod tests {
     }
 
     #[test]
-    fn summary_check_catches_missing_wrong_and_good_files() {
+    fn summary_check_catches_missing_wrong_linked_and_good_files() {
         let dir = tempfile::tempdir().unwrap();
-        let missing = check_summary(dir.path(), SMOKE_INPUT).unwrap();
+        let workspace = Workspace::reset(dir.path()).unwrap();
+        let out = Path::new("out");
+        std::fs::create_dir(workspace.root().join(out)).unwrap();
+        let check = || check_summary(&workspace, out, SMOKE_INPUT);
+        let missing = check().unwrap();
         assert_eq!(missing.category, Category::MissingOutput);
 
-        std::fs::write(
-            dir.path().join("summary.txt"),
-            "count=5\nsum=149\nmin=-7\nmax=100\n",
-        )
-        .unwrap();
-        let wrong = check_summary(dir.path(), SMOKE_INPUT).unwrap();
+        let summary = workspace.root().join("out/summary.txt");
+        std::fs::write(&summary, "count=5\nsum=149\nmin=-7\nmax=100\n").unwrap();
+        let wrong = check().unwrap();
         assert_eq!(wrong.category, Category::InvalidOutput);
         assert!(wrong.message.contains("sum=149"), "{}", wrong.message);
 
-        std::fs::write(
-            dir.path().join("summary.txt"),
-            "count=5\nsum=150\nmin=-7\nmax=100\n",
-        )
-        .unwrap();
-        assert_eq!(check_summary(dir.path(), SMOKE_INPUT), None);
+        std::fs::write(&summary, "count=5\nsum=150\nmin=-7\nmax=100\n").unwrap();
+        assert_eq!(check(), None);
+
+        // A correct summary outside the crate, reached through a planted link, is refused.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::rename(&summary, outside.path().join("summary.txt")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("summary.txt"), &summary).unwrap();
+        assert_eq!(check().unwrap().category, Category::InvalidOutput);
     }
 }

@@ -62,6 +62,11 @@ pub struct Header {
     /// Set when this run is a replay of another; holds that run's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
+    /// How generated code was confined: `bubblewrap 0.8.0`, or `none (--no-sandbox)`. Added
+    /// with the sandbox (format version 1 unchanged): transcripts written before it lack the
+    /// field, which reads as `None`, "not recorded".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,6 +204,9 @@ pub struct ResumeEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial_tail_line: Option<usize>,
     pub resumed_at: String,
+    /// How generated code is confined from here on (see `Header::sandbox`); added with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 /// Full training of a finished run's crate on a dataset, and its evaluation by the harness

@@ -31,6 +31,7 @@ fn header() -> Event {
         max_iterations: 20,
         started_at: "2026-11-28T00:00:00Z".into(),
         replay_of: None,
+        sandbox: Some("bubblewrap 0.8.0".into()),
     }))
 }
 

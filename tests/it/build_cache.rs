@@ -7,11 +7,12 @@ use harness::transcript::read_transcript;
 use harness::workspace::Workspace;
 
 use crate::e2e::committed_run;
+use crate::support::isolation;
 
 #[test]
 fn replaying_iteration_2_after_iteration_3_brings_back_its_failure() {
     let transcript = read_transcript(&committed_run().join("transcript.yaml")).unwrap();
-    let target = RustTiny::new();
+    let target = RustTiny::new(isolation());
     let dir = tempfile::tempdir().unwrap();
     let workspace = Workspace::reset(&dir.path().join("crate")).unwrap();
 

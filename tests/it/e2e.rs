@@ -107,6 +107,11 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
     assert_eq!(transcript.header.target.id, "rust-tiny");
     assert_eq!(transcript.header.target.templates.len(), 4);
     assert!(transcript.header.toolchain.rustc.starts_with("rustc "));
+    let sandbox = transcript.header.sandbox.as_deref().unwrap();
+    match crate::support::sandbox() {
+        Some(_) => assert!(sandbox.starts_with("bubblewrap "), "{sandbox}"),
+        None => assert_eq!(sandbox, "none (--no-sandbox)"),
+    }
     let end = transcript.end().unwrap();
     assert_eq!((end.status, end.iterations), (EndStatus::Succeeded, 3));
     let first = categories(&transcript, 1);
@@ -466,4 +471,67 @@ fn a_provider_without_a_native_client_is_refused_before_any_work() {
         .expect_code(2);
     assert!(out.stderr.contains("anthropic API"), "{}", out.stderr);
     assert!(!harness.runs_dir().exists());
+}
+
+#[test]
+fn no_sandbox_warns_on_every_run_and_is_recorded() {
+    let server = OpenAiServer::start_conversation(scripted_conversation());
+    let harness = Harness::new()
+        .registry(&registry(&server.base_url()))
+        .env("FIXTURE_API_KEY", KEY);
+    let out = harness
+        .run(&["generate", "--llm", FIXTURE, "--no-sandbox"])
+        .expect_code(0);
+    assert!(
+        out.stderr.contains("warning: --no-sandbox"),
+        "{}",
+        out.stderr
+    );
+    let run = harness.only_run();
+    let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
+    assert_eq!(
+        transcript.header.sandbox.as_deref(),
+        Some("none (--no-sandbox)")
+    );
+    let replayed = harness
+        .run(&["replay", run.to_str().unwrap(), "--no-sandbox"])
+        .expect_code(0);
+    assert!(
+        replayed.stderr.contains("warning: --no-sandbox"),
+        "{}",
+        replayed.stderr
+    );
+}
+
+#[test]
+fn without_bubblewrap_generated_code_is_refused_with_install_advice() {
+    if crate::support::sandbox().is_none() {
+        eprintln!("skipped: no bubblewrap here, so the harness adds --no-sandbox itself");
+        return;
+    }
+    let (harness, run) = harness_with_recording();
+    let empty = harness.root().join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let path = empty.to_str().unwrap();
+    let out = harness.run_with_env(&["replay", run.to_str().unwrap()], &[("PATH", path)]);
+    let out = out.expect_code(2);
+    assert!(
+        out.stderr.contains("`bwrap` was not found"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("apt-get install bubblewrap"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--no-sandbox"), "{}", out.stderr);
+    assert!(!harness.generated_dir().exists(), "nothing ran");
+    // Recounting runs nothing, and needs no sandbox.
+    harness
+        .run_with_env(
+            &["replay", run.to_str().unwrap(), "--no-exec"],
+            &[("PATH", path)],
+        )
+        .expect_code(0);
 }

@@ -6,6 +6,7 @@ mod crash;
 mod data;
 mod e2e;
 mod openai_client;
+mod sandbox_attacks;
 mod support;
 mod tch_e2e;
 mod toolchain;

@@ -69,8 +69,12 @@ impl Harness {
     /// Like `run`, with extra variables for this invocation only.
     pub fn run_with_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Finished {
         let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
+        command.args(args);
+        // Without bubblewrap here, generated code runs unconfined rather than not at all.
+        if super::sandbox().is_none() && !args.contains(&"--no-sandbox") {
+            command.arg("--no-sandbox");
+        }
         command
-            .args(args)
             .current_dir(self.root())
             .env("HARNESS_RUNS_DIR", self.runs_dir())
             .env("HARNESS_GENERATED_DIR", self.generated_dir())

@@ -3,6 +3,33 @@
 pub mod harness;
 pub mod openai_server;
 
+use std::sync::OnceLock;
+
+use ::harness::sandbox::{Isolation, Sandbox};
+
+/// The sandbox, when this machine has one that works (CI installs bubblewrap); `None` with a
+/// note on stderr, once, when it does not.
+pub fn sandbox() -> Option<Sandbox> {
+    static FOUND: OnceLock<Option<Sandbox>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| match Sandbox::detect() {
+            Ok(sandbox) => Some(sandbox),
+            Err(error) => {
+                eprintln!("note: no working sandbox here ({error}); tests run generated code unconfined and the sandbox's own tests are skipped");
+                None
+            }
+        })
+        .clone()
+}
+
+/// How the tests run generated code: in the sandbox where there is one.
+pub fn isolation() -> Isolation {
+    match sandbox() {
+        Some(sandbox) => Isolation::Sandboxed(Box::new(sandbox)),
+        None => Isolation::Unconfined,
+    }
+}
+
 /// A file of the scripted fixture conversations under `tests/fixtures/conversations/`.
 pub fn conversation(name: &str, file: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

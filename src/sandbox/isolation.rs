@@ -1,0 +1,57 @@
+//! `Isolation`: how a target runs generated code, inside the sandbox or (`--no-sandbox`) not.
+
+use crate::exec::{run_process, ProcessSpec};
+
+use super::policy::Phase;
+use super::supervise::Confined;
+use super::{Sandbox, SandboxError};
+
+/// How generated code runs. Targets hold one and run every build and program through it.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// Inside the sandbox: the only way unless the user asked otherwise.
+    Sandboxed(Box<Sandbox>),
+    /// `--no-sandbox`: with the harness's own rights, next to the user's files and keys.
+    Unconfined,
+}
+
+/// What `--no-sandbox` prints on every run.
+pub const NO_SANDBOX_WARNING: &str = "warning: --no-sandbox: generated code (build scripts, proc macros, programs) runs unconfined, with your rights, next to your files and API keys; this run's transcript records it";
+
+impl Isolation {
+    /// The sandbox, found and checked; or, with `no_sandbox`, none (the warning is printed by
+    /// the caller, once per run). Fails with install advice when the sandbox is missing.
+    pub fn choose(no_sandbox: bool) -> Result<Isolation, SandboxError> {
+        if no_sandbox {
+            return Ok(Isolation::Unconfined);
+        }
+        Ok(Isolation::Sandboxed(Box::new(Sandbox::detect()?)))
+    }
+
+    /// For the transcript header: `bubblewrap 0.8.0`, or `none (--no-sandbox)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Isolation::Sandboxed(sandbox) => sandbox.description(),
+            Isolation::Unconfined => "none (--no-sandbox)".to_string(),
+        }
+    }
+
+    pub fn sandbox(&self) -> Option<&Sandbox> {
+        match self {
+            Isolation::Sandboxed(sandbox) => Some(sandbox),
+            Isolation::Unconfined => None,
+        }
+    }
+
+    /// Runs `spec` as `phase` and waits for it. Unconfined, `Err` holds the execution
+    /// layer's error (the program could not be started).
+    pub fn run(&self, spec: &ProcessSpec, phase: Phase) -> Result<Confined, SandboxError> {
+        match self {
+            Isolation::Sandboxed(sandbox) => sandbox.run(spec, phase),
+            Isolation::Unconfined => Ok(Confined {
+                output: run_process(spec).map_err(SandboxError::Exec)?,
+                disk_exceeded: None,
+            }),
+        }
+    }
+}

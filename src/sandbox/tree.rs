@@ -1,0 +1,106 @@
+//! Walks over folders that untrusted code has written into, never following a symbolic link.
+//!
+//! A crate folder is hostile once a build script or a program has run in it: links planted there
+//! point outside. These walks look at each entry itself (`lstat`, `lchown`) and descend only
+//! into real directories. Between two sandboxed processes nothing untrusted is alive (the pid
+//! namespace died with the sandbox), so nothing can swap an entry while a walk looks at it.
+
+use std::io;
+use std::path::Path;
+
+/// The bytes a tree occupies on disk (allocated blocks, so sparse files count what they use).
+/// Entries that vanish or cannot be read while walking are skipped.
+pub(crate) fn disk_usage(root: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![root.to_path_buf()];
+    if let Ok(meta) = std::fs::symlink_metadata(root) {
+        total += allocated(&meta);
+        if !meta.is_dir() {
+            return total;
+        }
+    }
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            total += allocated(&meta);
+            if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    total
+}
+
+fn allocated(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::blocks(meta).saturating_mul(512)
+}
+
+/// Makes `uid:uid` the owner of every entry of the tree, the root included: links themselves,
+/// never their targets.
+pub(crate) fn hand_over(root: &Path, uid: u32) -> io::Result<()> {
+    std::os::unix::fs::lchown(root, Some(uid), Some(uid))?;
+    if !std::fs::symlink_metadata(root)?.is_dir() {
+        return Ok(());
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            std::os::unix::fs::lchown(&path, Some(uid), Some(uid))?;
+            if std::fs::symlink_metadata(&path)?.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_counts_files_but_not_what_links_point_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("big"), vec![1u8; 4 << 20]).unwrap();
+        let before = disk_usage(dir.path());
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/file"), vec![1u8; 1 << 20]).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        let after = disk_usage(dir.path());
+        assert!(after - before >= 1 << 20, "{before} -> {after}");
+        assert!(after - before < 2 << 20, "the linked 4 MiB are not counted");
+    }
+
+    #[test]
+    fn hand_over_changes_links_not_their_targets() {
+        // Changing owners needs root; elsewhere the walk is still checked not to follow links.
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        std::fs::write(&target, "x").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/file"), "y").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("sub/link")).unwrap();
+        let owner =
+            |p: &Path| std::os::unix::fs::MetadataExt::uid(&std::fs::symlink_metadata(p).unwrap());
+        let before = owner(&target);
+        // SAFETY: geteuid has no preconditions.
+        let uid = if unsafe { libc::geteuid() } == 0 {
+            123_456
+        } else {
+            before
+        };
+        hand_over(dir.path(), uid).unwrap();
+        assert_eq!(owner(&dir.path().join("sub/file")), uid);
+        assert_eq!(owner(&dir.path().join("sub/link")), uid);
+        assert_eq!(owner(&target), before, "the link's target keeps its owner");
+    }
+}
