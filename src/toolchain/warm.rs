@@ -85,8 +85,8 @@ impl Toolchain {
             std::fs::remove_file(&marker_path)
                 .map_err(ToolchainError::io("remove", &marker_path))?;
         }
-        let step =
-            progress.spinner("building the allowed crates (torch-sys's C++ takes a minute or two)");
+        let step = progress
+            .spinner("building the allowed crates (minutes; torch-sys's C++ is the longest part)");
         let compiled = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&compiled);
         let handle = step.handle();
