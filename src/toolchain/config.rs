@@ -95,7 +95,7 @@ debug = true
 
 /// A path as a TOML basic string. Paths are valid UTF-8 here: the cache folder and a user's
 /// `LIBTORCH` are checked for that before a `Toolchain` exists.
-fn toml_string(path: &Path) -> String {
+pub(crate) fn toml_string(path: &Path) -> String {
     toml_string_text(&path.to_string_lossy())
 }
 

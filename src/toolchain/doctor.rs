@@ -203,7 +203,7 @@ pub fn diagnose(cache: &Path, user_libtorch: Option<&Path>, smoke: bool) -> Vec<
                         "not built for this configuration and compiler ({})",
                         target.display()
                     ),
-                    Some("harness setup (about two minutes of compiling)".to_string()),
+                    Some("harness setup (compiles the allowed crates: minutes)".to_string()),
                 )
             });
             warm

@@ -62,8 +62,11 @@ impl SetupProgress {
     }
 }
 
-const BYTES_TEMPLATE: &str =
-    "{spinner} {elapsed:>4} {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})";
+// Decimal units, as in the summary at the end.
+const BYTES_TEMPLATE: &str = concat!(
+    "{spinner} {elapsed:>4} {msg} [{bar:30}] ",
+    "{decimal_bytes}/{decimal_total_bytes} ({decimal_bytes_per_sec})"
+);
 const COUNT_TEMPLATE: &str = "{spinner} {elapsed:>4} {msg} [{bar:30}] {pos}/{len}";
 const SPINNER_TEMPLATE: &str = "{spinner} {elapsed:>4} {msg}";
 

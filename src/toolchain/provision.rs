@@ -166,7 +166,7 @@ pub fn provision(
             started.elapsed(),
         );
     } else {
-        let compiled = toolchain.prewarm(&layout.warm_dir(), &rustc, progress)?;
+        let compiled = toolchain.prewarm(&rustc, progress)?;
         report.push(
             "pre-warm",
             StepOutcome::Done(format!(

@@ -47,7 +47,8 @@ pub const CARGO_NET_ENV: &[&str] = &[
 /// under renamed keys, with default features plus the table's extra ones.
 pub fn warm_manifest() -> String {
     let mut text = format!(
-        "# Written by harness: the whole allow-list, built once into the shared target folder.\n\
+        "# Written by harness: the whole allow-list, built once into the shared target folder;\n\
+         # generated crates depend on it to get the same features (see Toolchain::pin_manifest).\n\
          [package]\nname = \"{WARM_PACKAGE}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
          publish = false\n\n# Not part of any workspace around the cache folder.\n[workspace]\n\n\
          [dependencies]\n"
@@ -73,23 +74,29 @@ pub fn warm_manifest() -> String {
     text
 }
 
-/// The warm crate's only source file: no code needs the crates for cargo to build them.
-pub const WARM_MAIN: &str =
-    "//! Written by harness: building this builds every allowed crate.\n\nfn main() {}\n";
+/// The warm crate is a library with no code: building it builds every allowed crate, and a
+/// generated crate that depends on it (see `Toolchain::pin_manifest`) gets exactly the warm
+/// build's features on every shared dependency, so nothing is recompiled.
+pub const WARM_LIB: &str = "//! Written by harness: depending on this crate pins every allowed crate's features to the\n//! warm build's, so a generated crate reuses the warm units. It has no code.\n";
 
-/// Writes the warm crate (manifest, lock, main) into `dir`, leaving files that are already
-/// right untouched so that their timestamps stay.
+/// Writes the warm crate (manifest, lock, library) into `dir`, leaving files that are
+/// already right untouched so that their timestamps stay.
 pub fn write_warm_crate(dir: &Path, cargo_config: Option<&str>) -> Result<(), ToolchainError> {
     let mut files = vec![
         ("Cargo.toml", warm_manifest()),
         ("Cargo.lock", WARM_LOCK.to_string()),
-        ("src/main.rs", WARM_MAIN.to_string()),
+        ("src/lib.rs", WARM_LIB.to_string()),
     ];
     if let Some(config) = cargo_config {
         files.push((super::config::CARGO_CONFIG_PATH, config.to_string()));
     }
     for (relative, text) in files {
         write_if_changed(&dir.join(relative), &text)?;
+    }
+    // Earlier versions of the warm crate were a binary.
+    let old_main = dir.join("src/main.rs");
+    if old_main.exists() {
+        std::fs::remove_file(&old_main).map_err(ToolchainError::io("remove", &old_main))?;
     }
     Ok(())
 }

@@ -1,19 +1,20 @@
 //! The warm build (the whole allow-list compiled once into the shared target folder) and the
 //! smoke check that proves a new crate reuses it and finds libtorch at run time.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::exec::{run_process, LineObserver, ProcessSpec, Stream};
 
+use super::cache::CacheLayout;
 use super::command::{describe_exit, run_checked, tail};
 use super::config::{Toolchain, CARGO_CONFIG_PATH};
 use super::error::ToolchainError;
 use super::install::{state, write_marker, Installed};
 use super::progress::SetupProgress;
-use super::vendor::{warm_manifest, write_if_changed, write_warm_crate, WARM_LOCK};
+use super::vendor::{warm_manifest, write_if_changed, write_warm_crate, WARM_LOCK, WARM_PACKAGE};
 
 /// `rustc -vV`: the compiler's identity, part of what a warm build was made with.
 pub fn rustc_identity() -> Result<String, ToolchainError> {
@@ -24,6 +25,32 @@ pub fn rustc_identity() -> Result<String, ToolchainError> {
 }
 
 impl Toolchain {
+    /// The warm crate's folder, a path dependency for generated crates (see `pin_manifest`).
+    pub fn warm_dir(&self) -> PathBuf {
+        CacheLayout::new(&self.cache_dir).warm_dir()
+    }
+
+    /// `manifest` (a generated crate's `Cargo.toml`) with the warm crate added as a
+    /// dependency. Cargo unifies features over a crate's whole dependency graph, so a crate
+    /// using only some allowed crates would otherwise build shared dependencies (syn, serde,
+    /// num-traits...) with other features than the warm build did, and recompile them and
+    /// everything above them, `tch` included (measured: 23 units for a crate using only
+    /// `tch`). With the warm crate in its graph the features are the warm build's, and a new
+    /// crate compiles only itself. The warm crate has no code: the program cannot use it.
+    /// The text is appended as a table of its own, which is valid after any `[dependencies]`.
+    pub fn pin_manifest(&self, manifest: &str) -> String {
+        let mut text = manifest.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "\n# Added by harness: the warm build's features for every allowed crate (no code).\n\
+             [dependencies.{WARM_PACKAGE}]\npath = {}\n",
+            super::config::toml_string(&self.warm_dir())
+        ));
+        text
+    }
+
     /// The marker of a warm target folder: everything that, changed, would rebuild it.
     pub fn warm_marker(&self, rustc: &str) -> String {
         let hash = |text: &str| crate::prompt::sha256_hex(text.as_bytes());
@@ -50,20 +77,16 @@ impl Toolchain {
     /// configuration as generated crates). Never under a time limit: a build killed while
     /// torch-sys's build script runs leaves the cache dirty. Returns how many units cargo
     /// compiled.
-    pub fn prewarm(
-        &self,
-        warm_dir: &Path,
-        rustc: &str,
-        progress: &SetupProgress,
-    ) -> Result<u64, ToolchainError> {
-        write_warm_crate(warm_dir, Some(&self.cargo_config()))?;
+    pub fn prewarm(&self, rustc: &str, progress: &SetupProgress) -> Result<u64, ToolchainError> {
+        let warm_dir = self.warm_dir();
+        write_warm_crate(&warm_dir, Some(&self.cargo_config()))?;
         let marker_path = self.target_dir.join(super::install::MARKER);
         if marker_path.exists() {
             std::fs::remove_file(&marker_path)
                 .map_err(ToolchainError::io("remove", &marker_path))?;
         }
-        let step =
-            progress.spinner("building the allowed crates (torch-sys's C++ takes a minute or two)");
+        let step = progress
+            .spinner("building the allowed crates (minutes; torch-sys's C++ is the longest part)");
         let compiled = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&compiled);
         let handle = step.handle();
@@ -78,7 +101,7 @@ impl Toolchain {
                 ));
             }
         });
-        let spec = ProcessSpec::new("cargo", warm_dir)
+        let spec = ProcessSpec::new("cargo", &warm_dir)
             .arg("build")
             .arg("--locked")
             .env("CARGO_TERM_COLOR", "never")
@@ -87,6 +110,10 @@ impl Toolchain {
             .output_cap(4 << 20)
             .observe(observer);
         run_checked(&spec, "cargo build (the warm crate)")?;
+        // The warm crate as a dependency is built with the dependencies' profile, not as the
+        // root it just was: build that unit now, through the smoke crate, not in the check.
+        step.set_message("building the smoke crate once".to_string());
+        self.build_smoke()?;
         std::fs::create_dir_all(&self.target_dir)
             .map_err(ToolchainError::io("create", &self.target_dir))?;
         write_marker(&self.target_dir, &self.warm_marker(rustc))?;
@@ -94,30 +121,12 @@ impl Toolchain {
     }
 
     /// Builds and runs a tiny new crate that uses `tch`, with the generated crates' cargo
-    /// configuration: proves that a crate reuses the warm build (no dependency recompiled,
-    /// about half a second) and that the program finds libtorch through its rpath, with no
-    /// `LD_LIBRARY_PATH`.
+    /// configuration and the warm crate pinned in (`pin_manifest`): proves that a crate reuses
+    /// the warm build (no dependency recompiled, about half a second) and that the program
+    /// finds libtorch through its rpath, with no `LD_LIBRARY_PATH`.
     pub fn smoke_check(&self) -> Result<SmokeReport, ToolchainError> {
-        let dir = self.cache_dir.join("smoke");
         let smoke = |reason: String| ToolchainError::Smoke { reason };
-        write_if_changed(&dir.join("Cargo.toml"), SMOKE_MANIFEST)?;
-        write_if_changed(&dir.join(CARGO_CONFIG_PATH), &self.cargo_config())?;
-        // Rewritten every time, like a new generated crate: cargo must compile it again.
-        let main = dir.join("src/main.rs");
-        std::fs::create_dir_all(dir.join("src")).map_err(ToolchainError::io("create", &dir))?;
-        std::fs::write(&main, SMOKE_MAIN).map_err(ToolchainError::io("write", &main))?;
-
-        let spec = ProcessSpec::new("cargo", &dir)
-            .arg("build")
-            .arg("--message-format=json-render-diagnostics")
-            .env("CARGO_TERM_COLOR", "never")
-            // An unwarmed cache makes this a full build; it must not be cut short either.
-            .no_timeout()
-            .output_cap(8 << 20);
-        let started = Instant::now();
-        let output = run_checked(&spec, "cargo build (the smoke crate)")?;
-        let build = started.elapsed();
-        let artifacts = parse_artifacts(&output.stdout);
+        let (dir, build, artifacts) = self.build_smoke()?;
         let rebuilt: Vec<String> = artifacts
             .iter()
             .filter(|a| !a.fresh && a.package != SMOKE_PACKAGE)
@@ -150,6 +159,30 @@ impl Toolchain {
             output: output.stdout.trim().to_string(),
             program,
         })
+    }
+
+    /// Writes the smoke crate (its source rewritten, like a new generated crate's) and builds
+    /// it: its folder, the build's duration, and what cargo reported.
+    fn build_smoke(&self) -> Result<(PathBuf, Duration, Vec<ArtifactLine>), ToolchainError> {
+        let dir = self.cache_dir.join("smoke");
+        write_if_changed(&dir.join("Cargo.toml"), &self.pin_manifest(SMOKE_MANIFEST))?;
+        write_if_changed(&dir.join(CARGO_CONFIG_PATH), &self.cargo_config())?;
+        // Rewritten every time, like a new generated crate: cargo must compile it again.
+        let main = dir.join("src/main.rs");
+        std::fs::create_dir_all(dir.join("src")).map_err(ToolchainError::io("create", &dir))?;
+        std::fs::write(&main, SMOKE_MAIN).map_err(ToolchainError::io("write", &main))?;
+
+        let spec = ProcessSpec::new("cargo", &dir)
+            .arg("build")
+            .arg("--message-format=json-render-diagnostics")
+            .env("CARGO_TERM_COLOR", "never")
+            // An unwarmed cache makes this a full build; it must not be cut short either.
+            .no_timeout()
+            .output_cap(8 << 20);
+        let started = Instant::now();
+        let output = run_checked(&spec, "cargo build (the smoke crate)")?;
+        let build = started.elapsed();
+        Ok((dir, build, parse_artifacts(&output.stdout)))
     }
 }
 
@@ -238,6 +271,7 @@ fn package_name(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn package_names_from_both_id_formats() {
@@ -271,6 +305,26 @@ mod tests {
         assert_eq!(
             artifacts[1].executable.as_deref(),
             Some(Path::new("/c/target/debug/harness-smoke"))
+        );
+    }
+
+    #[test]
+    fn pinning_appends_the_warm_crate_as_a_table_of_its_own() {
+        use crate::toolchain::libtorch::{Libtorch, LibtorchOrigin};
+        let toolchain = Toolchain::new(
+            &CacheLayout::new("/c"),
+            Libtorch {
+                dir: PathBuf::from("/c/libtorch-2.11.0"),
+                version: "2.11.0".into(),
+                origin: LibtorchOrigin::Harness,
+            },
+        );
+        let manifest = "[package]\nname = \"unet\"\n\n[dependencies]\ntch = \"0.24\"\n\n[profile.release]\nlto = true";
+        let pinned = toolchain.pin_manifest(manifest);
+        assert!(pinned.starts_with(manifest));
+        assert!(
+            pinned.ends_with("\n[dependencies.harness-warm]\npath = \"/c/warm\"\n"),
+            "{pinned}"
         );
     }
 

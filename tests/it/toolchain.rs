@@ -54,16 +54,23 @@ fn setup_provisions_everything_and_a_new_crate_builds_warm_and_runs() {
         doctor.stdout
     );
 
-    // A crate shaped like a generated one: several allowed crates, older versions included.
+    // A crate shaped like a generated one, some allowed crates and an older version among
+    // them, with the warm crate pinned in: only the crate itself compiles.
     let toolchain = ensure(&cache, &SetupProgress::hidden()).expect("the toolchain is in place");
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("unet-like");
-    write(&root, "Cargo.toml", GENERATED_MANIFEST);
+    write(
+        &root,
+        "Cargo.toml",
+        &toolchain.pin_manifest(GENERATED_MANIFEST),
+    );
     write(&root, "src/main.rs", GENERATED_MAIN);
     write(&root, CARGO_CONFIG_PATH, &toolchain.cargo_config());
     let build = cargo_build(&root);
     assert!(build.success(), "{}", build.stderr);
     eprintln!("a new generated-like crate built in {:?}", build.duration);
+    let compiled = compiled_packages(&build.stdout);
+    assert_eq!(compiled, ["unet-like"], "only the new crate compiles");
     let program = toolchain.target_dir.join("debug/unet-like");
     let run = run_process(&ProcessSpec::new(&program, &root).timeout(Duration::from_secs(120)))
         .expect("the program starts");
@@ -74,15 +81,23 @@ fn setup_provisions_everything_and_a_new_crate_builds_warm_and_runs() {
         run.stdout
     );
 
-    // A crate outside the allow-list fails offline with cargo's own message.
-    write(
-        &root,
-        "Cargo.toml",
-        &GENERATED_MANIFEST.replace("[dependencies]", "[dependencies]\nndarray = \"0.16\""),
-    );
-    let refused = cargo_build(&root);
-    assert!(!refused.success());
-    assert!(refused.stderr.contains("ndarray"), "{}", refused.stderr);
+    // A crate that is not vendored, or a version that is not, fails offline with cargo's own
+    // message. (Crates the allowed ones depend on, ndarray say, are vendored too.)
+    let refusals = [
+        ("nalgebra = \"0.33\"", "nalgebra"),
+        (
+            "image023 = { package = \"image\", version = \"0.23\" }",
+            "image",
+        ),
+    ];
+    for (extra, named) in refusals {
+        let outside =
+            GENERATED_MANIFEST.replace("[dependencies]", &format!("[dependencies]\n{extra}"));
+        write(&root, "Cargo.toml", &toolchain.pin_manifest(&outside));
+        let refused = cargo_build(&root);
+        assert!(!refused.success(), "{extra} resolved offline");
+        assert!(refused.stderr.contains(named), "{}", refused.stderr);
+    }
 }
 
 fn write(root: &Path, relative: &str, text: &str) {
@@ -91,9 +106,20 @@ fn write(root: &Path, relative: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// The targets cargo compiled (rather than found fresh), from its JSON messages.
+fn compiled_packages(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["fresh"] == false)
+        .filter_map(|m| Some(m["target"]["name"].as_str()?.to_string()))
+        .collect()
+}
+
 fn cargo_build(root: &Path) -> harness::exec::ProcessOutput {
     let spec = ProcessSpec::new("cargo", root)
         .arg("build")
+        .arg("--message-format=json-render-diagnostics")
         .no_timeout()
         .output_cap(4 << 20);
     run_process(&spec).expect("cargo starts")
