@@ -44,7 +44,9 @@ fn main() {
         .map(|(name, isolation)| {
             let target = RustTiny::new(isolation.clone());
             let workspace = Workspace::reset(&dir.path().join(name)).unwrap();
-            workspace.write(&files, &target.owned_files()).unwrap();
+            workspace
+                .write(&files, &target.build_files(&files))
+                .unwrap();
             // The first build fills the cache; it is not counted.
             assert!(target.build(&workspace, 0).program.is_some());
             (target, workspace)
@@ -52,7 +54,9 @@ fn main() {
         .collect();
     for round in 1..=ROUNDS {
         for (i, (target, workspace)) in targets.iter().enumerate() {
-            workspace.write(&files, &target.owned_files()).unwrap();
+            workspace
+                .write(&files, &target.build_files(&files))
+                .unwrap();
             let started = Instant::now();
             let build = target.build(workspace, round);
             builds[i].push(started.elapsed().as_secs_f64() * 1000.0);

@@ -287,7 +287,7 @@ pub(crate) fn drive(
 
         // 3. Build and run.
         if errors.is_empty() {
-            workspace.write(&files, &target.owned_files())?;
+            workspace.write(&files, &target.build_files(&files))?;
             progress(iteration, Phase::Building);
             let build = target.build(&workspace, iteration);
             writer.append(&Event::Build(BuildEvent {

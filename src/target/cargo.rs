@@ -33,6 +33,8 @@ pub(crate) struct CargoBuild<'a> {
     pub preferred_bin: &'a str,
     pub timeout: Duration,
     pub isolation: &'a Isolation,
+    /// A shared warm target folder (the tch target's); `None` builds into the crate's own.
+    pub shared_target: Option<&'a Path>,
 }
 
 impl CargoBuild<'_> {
@@ -72,7 +74,12 @@ impl CargoBuild<'_> {
             .arg("--offline")
             .arg("--message-format=json")
             .arg("--color=never")
-            .env("CARGO_TARGET_DIR", root.join(TARGET_DIR).to_string_lossy())
+            .env(
+                "CARGO_TARGET_DIR",
+                self.shared_target
+                    .map_or_else(|| root.join(TARGET_DIR), Path::to_path_buf)
+                    .to_string_lossy(),
+            )
             .env("CARGO_TERM_COLOR", "never")
             .timeout(self.timeout)
             .output_cap(8 << 20);
@@ -154,7 +161,7 @@ impl CargoBuild<'_> {
         let Some(executable) = &artifact.executable else {
             return Attempt::Stale;
         };
-        match keep_copy(executable, workspace, iteration) {
+        match keep_copy(executable, workspace, iteration, self.shared_target) {
             Ok(program) => Attempt::Done(BuildOutcome {
                 errors: Vec::new(),
                 warnings: report.warnings,
@@ -241,20 +248,27 @@ fn keep_copy(
     executable: &Path,
     workspace: &Workspace,
     iteration: u32,
+    shared_target: Option<&Path>,
 ) -> std::io::Result<BuiltProgram> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let root = workspace.root();
-    let relative = executable.strip_prefix(root).map_err(|_| {
-        std::io::Error::other(format!(
-            "cargo reported the program at {}, outside the crate folder",
-            executable.display()
-        ))
-    })?;
-    let bytes = workspace
-        .read_inside(relative, u64::MAX)
-        .map_err(std::io::Error::other)?
-        .ok_or_else(|| std::io::Error::other("the program cargo reported is not there"))?;
+    let bytes = match shared_target.filter(|dir| executable.starts_with(dir)) {
+        // The shared warm folder is the harness's own (builds into it run unconfined).
+        Some(_) => std::fs::read(executable)?,
+        None => {
+            let relative = executable.strip_prefix(root).map_err(|_| {
+                std::io::Error::other(format!(
+                    "cargo reported the program at {}, outside the crate folder",
+                    executable.display()
+                ))
+            })?;
+            workspace
+                .read_inside(relative, u64::MAX)
+                .map_err(std::io::Error::other)?
+                .ok_or_else(|| std::io::Error::other("the program cargo reported is not there"))?
+        }
+    };
     let dir = workspace
         .path_inside(Path::new(TARGET_DIR).join(PROGRAMS_DIR))
         .map_err(std::io::Error::other)?;

@@ -58,6 +58,15 @@ pub trait Target: Send + Sync {
     fn expected_files(&self) -> &[&'static str];
     /// Files the harness writes into the crate after the reply's, which the reply cannot change.
     fn owned_files(&self) -> Vec<(String, String)>;
+    /// What the harness writes over the reply's files before a build: the owned files, and any
+    /// file it derives from the reply's (a manifest pinned to the warm build, say). The
+    /// transcript keeps the reply's own files.
+    fn build_files(
+        &self,
+        _reply_files: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<(String, String)> {
+        self.owned_files()
+    }
     /// Builds the crate as it is on disk, through the target's `Isolation`. `iteration` names
     /// the copy of the program it keeps.
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome;
@@ -169,7 +178,7 @@ pub fn by_id(
                 id: id.to_string(),
                 source,
             })?;
-            Ok(Box::new(RustTchUnet::new(toolchain.cargo_config())))
+            Ok(Box::new(RustTchUnet::new(toolchain)))
         }
         _ => Err(TargetError::Unknown {
             id: id.to_string(),

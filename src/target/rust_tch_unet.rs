@@ -9,10 +9,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::diagnostics::{classify_run, normalise};
+use std::collections::BTreeMap;
+
 use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::{Category, ErrorRecord};
+use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
 use crate::workspace::Workspace;
 
 use super::cargo::CargoBuild;
@@ -35,14 +38,19 @@ const SMOKE_PREDICT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 #[derive(Debug)]
 pub struct RustTchUnet {
     templates: Templates,
-    cargo_config: String,
+    /// Absent only for `templates_only`.
+    toolchain: Option<Toolchain>,
     /// Unconfined for now: see `target::by_id`.
     isolation: Isolation,
 }
 
 impl RustTchUnet {
-    /// `cargo_config` is the owned `.cargo/config.toml` (`Toolchain::cargo_config`).
-    pub fn new(cargo_config: String) -> Self {
+    /// The target, building against `toolchain`.
+    pub fn new(toolchain: Toolchain) -> Self {
+        Self::with(Some(toolchain))
+    }
+
+    fn with(toolchain: Option<Toolchain>) -> Self {
         RustTchUnet {
             templates: Templates {
                 initial: include_str!("../../prompts/rust-tch-unet/prompt.md"),
@@ -50,14 +58,14 @@ impl RustTchUnet {
                 feedback_compile: include_str!("../../prompts/rust-tch-unet/feedback-compile.md"),
                 feedback_runtime: include_str!("../../prompts/rust-tch-unet/feedback-runtime.md"),
             },
-            cargo_config,
+            toolchain,
             isolation: Isolation::Unconfined,
         }
     }
 
     /// The templates alone, for reading hashes without a toolchain.
     pub fn templates_only() -> Templates {
-        Self::new(String::new()).templates
+        Self::with(None).templates
     }
 }
 
@@ -161,12 +169,28 @@ impl Target for RustTchUnet {
     }
 
     fn owned_files(&self) -> Vec<(String, String)> {
-        vec![(".cargo/config.toml".to_string(), self.cargo_config.clone())]
+        self.toolchain
+            .iter()
+            .map(|t| (CARGO_CONFIG_PATH.to_string(), t.cargo_config()))
+            .collect()
+    }
+
+    /// The reply's manifest gets the warm build as one more (code-less) dependency, so cargo
+    /// resolves every allowed crate with the warm build's features and reuses its units: only
+    /// the new crate compiles.
+    fn build_files(&self, reply_files: &BTreeMap<String, String>) -> Vec<(String, String)> {
+        let mut files = self.owned_files();
+        if let (Some(toolchain), Some(manifest)) = (&self.toolchain, reply_files.get("Cargo.toml"))
+        {
+            files.push(("Cargo.toml".to_string(), toolchain.pin_manifest(manifest)));
+        }
+        files
     }
 
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
         CargoBuild {
             isolation: &self.isolation,
+            shared_target: self.toolchain.as_ref().map(|t| t.target_dir.as_path()),
             preferred_bin: BINARY,
             // A crate that enables new features of a dependency compiles it once; a new
             // torch-sys configuration takes minutes.

@@ -81,6 +81,7 @@ impl Target for RustTiny {
             preferred_bin: "stats",
             timeout: Duration::from_secs(120),
             isolation: &self.isolation,
+            shared_target: None,
         }
         .run(workspace, iteration)
     }

@@ -115,7 +115,7 @@ pub fn train_run(
     progress("building the crate");
     let files = transcript.files_at(end.iterations)?;
     let workspace = Workspace::reset(&options.work_dir.join("crate"))?;
-    workspace.write(&files, &target.owned_files())?;
+    workspace.write(&files, &target.build_files(&files))?;
     let build = target.build(&workspace, end.iterations);
 
     let stamp: String = now_rfc3339()

@@ -19,7 +19,9 @@ fn replaying_iteration_2_after_iteration_3_brings_back_its_failure() {
     let mut hashes = Vec::new();
     for iteration in [3, 2, 3, 2] {
         let files = transcript.files_at(iteration).unwrap();
-        workspace.write(&files, &target.owned_files()).unwrap();
+        workspace
+            .write(&files, &target.build_files(&files))
+            .unwrap();
         let build = target.build(&workspace, iteration);
         let program = build
             .program

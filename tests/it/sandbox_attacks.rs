@@ -293,7 +293,9 @@ fn build_crate(sandbox: &Sandbox, root: &Path, files: &[(&str, &str)]) -> BuildO
         .map(|(p, c)| (p.to_string(), c.to_string()))
         .collect();
     let target = RustTiny::new(Isolation::Sandboxed(Box::new(sandbox.clone())));
-    workspace.write(&files, &target.owned_files()).unwrap();
+    workspace
+        .write(&files, &target.build_files(&files))
+        .unwrap();
     target.build(&workspace, 1)
 }
 
