@@ -137,6 +137,16 @@ fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_thresho
     assert!((0.0..=1.0).contains(&dice.mean), "{dice:?}");
     assert_eq!(dice.count, training.dataset.test_pairs);
     let baseline = training.threshold_baseline.expect("a threshold baseline");
+    eprintln!(
+        "reference after {:?} epochs on {} training pairs: harness Dice mean {:.3} (median {:.3}) on {} held-out images, program's own {:?}, threshold baseline {baseline:.3}, training {:.0} s",
+        training.epochs,
+        training.dataset.train_pairs,
+        dice.mean,
+        dice.median,
+        dice.count,
+        training.reported_test_dice,
+        training.train_ms as f64 / 1000.0
+    );
     assert!(
         dice.mean > baseline,
         "U-Net Dice {} not above the threshold baseline {baseline}",
