@@ -18,7 +18,7 @@ pub use layout::{
 };
 pub use smoke::{write_smoke_set, SMOKE_PAIRS};
 pub use split::{
-    materialise, split, test_count, Materialised, Split, DEFAULT_SPLIT_SEED, SPLIT_FILE,
+    laid_out, materialise, split, test_count, Materialised, Split, DEFAULT_SPLIT_SEED, SPLIT_FILE,
     SPLIT_FORMAT_VERSION, TEST_FRACTION,
 };
 pub use synth::{

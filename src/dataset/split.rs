@@ -165,10 +165,15 @@ pub fn materialise(split: &Split, dir: &Path) -> Result<Materialised, DatasetErr
     };
     write_json(&staging.dir().join(SPLIT_FILE), &record)?;
     staging.finish_folder()?;
+    Ok(laid_out(split, dir))
+}
 
+/// Where `materialise` puts `split` under `dir`, without writing anything: for a split laid
+/// out earlier (its `split.json` holds the same hash).
+pub fn laid_out(split: &Split, dir: &Path) -> Materialised {
     let train_dir = dir.join("train");
     let test_dir = dir.join("test");
-    Ok(Materialised {
+    Materialised {
         root: dir.to_path_buf(),
         train: relocate(split.train.clone(), &train_dir),
         test: relocate(split.test.clone(), &test_dir),
@@ -176,8 +181,8 @@ pub fn materialise(split: &Split, dir: &Path) -> Result<Materialised, DatasetErr
         test_masks: test_dir.join(MASKS_DIR),
         train_dir,
         split_file: dir.join(SPLIT_FILE),
-        hash,
-    })
+        hash: split.hash(),
+    }
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), DatasetError> {

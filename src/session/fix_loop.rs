@@ -190,6 +190,16 @@ pub(crate) fn drive(
         workspace: workspace.root().to_path_buf(),
         reason,
     };
+    // Records the end and returns the matching summary.
+    let finish = |writer: &mut TranscriptWriter,
+                  status: EndStatus,
+                  iterations: u32,
+                  outcomes: Vec<OutcomeEvent>,
+                  reason: Option<String>|
+     -> Result<SessionSummary, SessionError> {
+        end(writer, status, iterations, reason.clone())?;
+        Ok(summary(status, iterations, outcomes, reason))
+    };
 
     for iteration in first_iteration..=config.max_iterations {
         // 1. Ask the model (unless a resumed run recorded its reply already).
@@ -237,18 +247,13 @@ pub(crate) fn drive(
                             message: message.clone(),
                             latency_ms: asked.elapsed().as_millis() as u64,
                         }))?;
-                        end(
+                        return finish(
                             &mut writer,
-                            EndStatus::Aborted,
-                            iteration,
-                            Some(message.clone()),
-                        )?;
-                        return Ok(summary(
                             EndStatus::Aborted,
                             iteration,
                             outcomes,
                             Some(message),
-                        ));
+                        );
                     }
                 };
                 writer.append(&Event::Reply(ReplyEvent {
@@ -339,35 +344,29 @@ pub(crate) fn drive(
         }
         outcomes.push(outcome);
         if errors.is_empty() {
-            end(&mut writer, EndStatus::Succeeded, iteration, None)?;
-            return Ok(summary(EndStatus::Succeeded, iteration, outcomes, None));
+            return finish(&mut writer, EndStatus::Succeeded, iteration, outcomes, None);
         }
         if let Some(infra) = infra {
             let reason = format!("{}: {}", infra.category, infra.message);
-            end(
+            return finish(
                 &mut writer,
-                EndStatus::Aborted,
-                iteration,
-                Some(reason.clone()),
-            )?;
-            return Ok(summary(
                 EndStatus::Aborted,
                 iteration,
                 outcomes,
                 Some(reason),
-            ));
+            );
         }
         if iteration < config.max_iterations {
             history.push(ChatMessage::user(target.templates().feedback(&errors)));
         }
     }
-    end(&mut writer, EndStatus::GaveUp, config.max_iterations, None)?;
-    Ok(summary(
+    finish(
+        &mut writer,
         EndStatus::GaveUp,
         config.max_iterations,
         outcomes,
         None,
-    ))
+    )
 }
 
 /// Applies the reply's files to `files`; returns what was written, extraction notes and the

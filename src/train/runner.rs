@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::dataset::{fingerprint, materialise, scan, split, DatasetError, Materialised};
+use crate::dataset::{fingerprint, laid_out, materialise, scan, split, DatasetError, Materialised};
 use crate::eval::{score_predictions, threshold_baseline};
 use crate::session::now_rfc3339;
 use crate::target::Target;
@@ -223,7 +223,7 @@ fn lay_out_split(split: &crate::dataset::Split, dir: &Path) -> Result<Materialis
     if dir.exists() {
         let recorded = std::fs::read_to_string(dir.join(crate::dataset::SPLIT_FILE)).ok();
         if recorded.is_some_and(|text| text.contains(&split.hash())) {
-            return Ok(materialised_at(split, dir));
+            return Ok(laid_out(split, dir));
         }
         std::fs::remove_dir_all(dir).map_err(|source| TrainError::Io {
             path: dir.to_path_buf(),
@@ -231,33 +231,6 @@ fn lay_out_split(split: &crate::dataset::Split, dir: &Path) -> Result<Materialis
         })?;
     }
     Ok(materialise(split, dir)?)
-}
-
-fn materialised_at(split: &crate::dataset::Split, dir: &Path) -> Materialised {
-    let relocate = |pairs: &[crate::dataset::Pair], base: &Path| -> Vec<crate::dataset::Pair> {
-        pairs
-            .iter()
-            .map(|p| crate::dataset::Pair {
-                name: p.name.clone(),
-                image: base
-                    .join(crate::dataset::IMAGES_DIR)
-                    .join(crate::dataset::image_file_name(&p.name)),
-                mask: base
-                    .join(crate::dataset::MASKS_DIR)
-                    .join(crate::dataset::mask_file_name(&p.name)),
-            })
-            .collect()
-    };
-    Materialised {
-        root: dir.to_path_buf(),
-        train_dir: dir.join("train"),
-        test_images: dir.join("test").join(crate::dataset::IMAGES_DIR),
-        test_masks: dir.join("test").join(crate::dataset::MASKS_DIR),
-        split_file: dir.join(crate::dataset::SPLIT_FILE),
-        hash: split.hash(),
-        train: relocate(&split.train, &dir.join("train")),
-        test: relocate(&split.test, &dir.join("test")),
-    }
 }
 
 fn summary(stats: &crate::eval::DiceStats) -> DiceSummary {

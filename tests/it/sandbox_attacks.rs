@@ -872,7 +872,10 @@ fn keys_in_the_harnesss_environment_stay_out_of_a_real_run() {
     let feedback = server.requests()[1].json()["messages"].to_string();
     assert!(feedback.contains("ENV PATH="), "{feedback}");
     for text in [&transcript, &feedback, &out.stdout, &out.stderr] {
-        assert!(!text.contains(KEY) && !text.contains("decoy-openai-secret"), "{text}");
+        assert!(
+            !text.contains(KEY) && !text.contains("decoy-openai-secret"),
+            "{text}"
+        );
         // The header names the variable (never its value); the program must not see it.
         assert!(!text.contains("FIXTURE_API_KEY="), "{text}");
     }
