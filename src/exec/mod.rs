@@ -1,10 +1,12 @@
 //! The execution layer: the only place that spawns processes.
 //!
-//! Architecture invariant: no other module calls `std::process::Command`.
+//! Architecture invariant: no other module calls `std::process::Command` (or `fork`).
 
 mod process;
+mod userns;
 
 pub use process::{
     looks_secret, run_process, ExecError, LineObserver, ProcessOutput, ProcessSpec, Stream,
     ENV_ALLOW_LIST,
 };
+pub use userns::id_map_namespace;

@@ -6,9 +6,9 @@
 //! hide the crate from the unprivileged uid). Nothing secret may go on this command line: the
 //! sandboxed program can read it in `/proc/1/cmdline`.
 //!
-//! A copy-on-write view of a read-only base folder (the tch target's shared build cache) fits
-//! in as one more kind of `Mount`: bwrap 0.10 has `--overlay-src` and `--tmp-overlay`; on 0.8
-//! it needs a kernel overlay mounted in a private mount namespace before bwrap starts.
+//! A copy-on-write folder (the tch target's shared build cache) is one more bind: the overlay
+//! that `overlay.rs` mounts for the process, bound at the shared folder's path. Bubblewrap
+//! 0.10 could make it itself (`--overlay-src`, `--tmp-overlay`); 0.8, Debian 12's, cannot.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::exec::ProcessSpec;
 
 use super::detect::{Toolchain, Tools};
+use super::overlay::{CopyOnWrite, Layer};
 use super::policy::{Limits, Phase};
 use super::{tree, SandboxError};
 
@@ -41,7 +42,8 @@ pub struct Sandbox {
     pub(crate) tools: Tools,
     pub(crate) toolchain: Toolchain,
     read_only: Vec<PathBuf>,
-    scratch: Option<PathBuf>,
+    scratch: Vec<PathBuf>,
+    copy_on_write: Option<CopyOnWrite>,
     gpu_devices: Vec<PathBuf>,
     limits: [Limits; 3],
     /// The harness is root: the program runs as a fresh unprivileged uid (via `setpriv`).
@@ -56,6 +58,8 @@ pub(crate) struct Prepared {
     pub writable: Vec<PathBuf>,
     /// The uid the program runs as, when the harness is root.
     pub uid: Option<u32>,
+    /// The copy-on-write layer the process writes into, when the sandbox has one.
+    pub layer: Option<Layer>,
 }
 
 impl Sandbox {
@@ -75,7 +79,8 @@ impl Sandbox {
             tools,
             toolchain,
             read_only: Vec::new(),
-            scratch: None,
+            scratch: Vec::new(),
+            copy_on_write: None,
             gpu_devices: Vec::new(),
             limits: [Phase::Build, Phase::Run, Phase::Train].map(Limits::for_phase),
             privileged,
@@ -105,9 +110,22 @@ impl Sandbox {
     }
 
     /// Binds `dir` read-write at the same path, besides the crate folder (a per-run scratch
-    /// folder). Its growth counts against the disk limit.
+    /// folder, a training run's output folder). Its growth counts against the disk limit.
     pub fn scratch(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.scratch = Some(dir.into());
+        self.scratch.push(dir.into());
+        self
+    }
+
+    /// Shows `base` at its own path, writable, but copy-on-write: each process writes into a
+    /// fresh layer of its own under `layers` (a harness folder the sandbox never sees), which
+    /// `run` hands back in `Confined::layer` and which is removed when dropped. `base` itself
+    /// is never written. Needs root (see `overlay.rs`); the layer's growth counts against the
+    /// disk limit. For the shared warm build cache of the tch target.
+    pub fn copy_on_write(mut self, base: impl Into<PathBuf>, layers: impl Into<PathBuf>) -> Self {
+        self.copy_on_write = Some(CopyOnWrite {
+            base: base.into(),
+            layers: layers.into(),
+        });
         self
     }
 
@@ -136,8 +154,15 @@ impl Sandbox {
     /// Turns `spec` into a spec that runs it inside the sandbox, with `phase`'s limits. The
     /// spec's working directory is the crate folder: it, and the scratch folder, are the only
     /// host folders it can write. When the harness is root, both are handed over to the fresh
-    /// uid the program runs as (links themselves, never their targets).
+    /// uid the program runs as (links themselves, never their targets). A sandbox with a
+    /// copy-on-write folder cannot be wrapped this way: its overlay exists only within `run`.
     pub fn wrap(&self, spec: ProcessSpec, phase: Phase) -> Result<ProcessSpec, SandboxError> {
+        if self.copy_on_write.is_some() {
+            return Err(SandboxError::Path {
+                path: spec.cwd,
+                reason: "a sandbox with a copy-on-write folder runs only through `Sandbox::run`",
+            });
+        }
         Ok(self.prepare(spec, phase)?.spec)
     }
 
@@ -155,7 +180,7 @@ impl Sandbox {
             return Err(bad(&crate_dir, "the crate folder must be an absolute path"));
         }
         let mut writable = vec![crate_dir.clone()];
-        writable.extend(self.scratch.clone());
+        writable.extend(self.scratch.iter().cloned());
         for dir in &writable {
             if !dir.is_absolute() || !std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
                 return Err(bad(
@@ -182,26 +207,42 @@ impl Sandbox {
             }
         }
         let token = next_token();
+        let layer = match (&self.copy_on_write, uid) {
+            (None, _) => None,
+            (Some(cow), Some(uid)) => Some(Layer::create(cow, uid, &token)?),
+            (Some(cow), None) => {
+                return Err(SandboxError::CopyOnWrite {
+                    base: cow.base.clone(),
+                    step: "mount an overlay (the harness does not run as root)",
+                    source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+                })
+            }
+        };
         let mut wrapped = ProcessSpec::new(self.tools.bwrap.as_os_str(), &crate_dir)
             .timeout(spec.timeout)
             .output_cap(spec.output_cap);
         let limits = within_own_limits(self.limits_for(phase));
-        wrapped.args = self.arguments(&spec, phase, &limits, &writable, uid, &token)?;
+        let overlay = layer.as_ref().map(|l| (l.merged(), l.base().to_path_buf()));
+        wrapped.args = self.arguments(&spec, phase, &limits, &writable, overlay, uid, &token)?;
         Ok(Prepared {
             spec: wrapped,
             token,
             writable,
             uid,
+            layer,
         })
     }
 
-    /// The whole bubblewrap command line, after the program `bwrap` itself.
+    /// The whole bubblewrap command line, after the program `bwrap` itself. `overlay` is the
+    /// mount point of a copy-on-write layer and the path it is shown at.
+    #[allow(clippy::too_many_arguments)]
     fn arguments(
         &self,
         spec: &ProcessSpec,
         phase: Phase,
         limits: &Limits,
         writable: &[PathBuf],
+        overlay: Option<(PathBuf, PathBuf)>,
         uid: Option<u32>,
         token: &str,
     ) -> Result<Vec<OsString>, SandboxError> {
@@ -257,6 +298,11 @@ impl Sandbox {
         line.tmpfs(HOME_DIR, limits.tmpfs);
         for dir in writable {
             line.bind("--bind", dir);
+        }
+        // Last, so that nothing bound earlier covers it. Outside the overlay's own namespace
+        // the mount point is an empty folder: never the shared folder itself.
+        if let Some((merged, base)) = &overlay {
+            line.bind_to("--bind", merged, base);
         }
         line.push("--chdir").push(&spec.cwd);
         line.push("--");
@@ -324,6 +370,16 @@ impl Sandbox {
             env.push((key.clone(), value.into()));
         }
         Ok(env)
+    }
+
+    /// Checks with a trial run that `base` can be shown copy-on-write on this machine (see
+    /// `copy_on_write`); the error says what is missing and what to do.
+    pub fn check_copy_on_write(
+        &self,
+        base: impl Into<PathBuf>,
+        layers: impl Into<PathBuf>,
+    ) -> Result<(), SandboxError> {
+        self.clone().copy_on_write(base, layers).probe()
     }
 
     /// One trial run of `true`, in a folder of its own.
@@ -476,9 +532,13 @@ impl Line {
     }
 
     fn bind(&mut self, how: &str, path: &Path) {
-        self.parents(path);
-        self.push(how).push(path).push(path);
-        self.bound.push(path.to_path_buf());
+        self.bind_to(how, path, path);
+    }
+
+    fn bind_to(&mut self, how: &str, source: &Path, dest: &Path) {
+        self.parents(dest);
+        self.push(how).push(source).push(dest);
+        self.bound.push(dest.to_path_buf());
     }
 
     /// A tmpfs anyone inside may write (sticky, like `/tmp`), of `size` bytes.
@@ -559,7 +619,7 @@ mod tests {
         let limits = sandbox.limits_for(phase);
         words(
             &sandbox
-                .arguments(spec, phase, limits, &writable, uid, "t")
+                .arguments(spec, phase, limits, &writable, None, uid, "t")
                 .unwrap(),
         )
     }
@@ -666,6 +726,7 @@ mod tests {
                 &limits,
                 std::slice::from_ref(&spec.cwd),
                 None,
+                None,
                 "t",
             )
             .unwrap_err();
@@ -759,7 +820,7 @@ mod tests {
         let limits = Limits::for_phase(Phase::Run);
         let args = words(
             &sandbox
-                .arguments(&spec, Phase::Run, &limits, &writable, None, "t")
+                .arguments(&spec, Phase::Run, &limits, &writable, None, None, "t")
                 .unwrap(),
         );
         position(&args, &["--ro-bind", "/data/libtorch", "/data/libtorch"]);
@@ -796,6 +857,77 @@ mod tests {
             assert_eq!(got.open_files, Some(own.rlim_max));
         }
         assert_eq!(got.disk, wanted.disk);
+    }
+
+    #[test]
+    fn a_copy_on_write_folder_is_bound_from_its_overlay_last() {
+        let spec = spec();
+        let writable = [spec.cwd.clone()];
+        let limits = Limits::for_phase(Phase::Build);
+        let overlay = (
+            PathBuf::from("/srv/cache/layers/1_2_3/merged"),
+            PathBuf::from("/srv/cache/target"),
+        );
+        let args = words(
+            &sandbox(true)
+                .arguments(
+                    &spec,
+                    Phase::Build,
+                    &limits,
+                    &writable,
+                    Some(overlay),
+                    Some(1_600_000_123),
+                    "t",
+                )
+                .unwrap(),
+        );
+        let bind = position(
+            &args,
+            &[
+                "--bind",
+                "/srv/cache/layers/1_2_3/merged",
+                "/srv/cache/target",
+            ],
+        );
+        let crate_bind = position(&args, &["--bind", "/srv/bench/generated/some-llm"]);
+        assert!(bind > crate_bind, "nothing bound later may cover it");
+        assert!(bind < position(&args, &["--chdir"]));
+        position(&args, &["--perms", "0755", "--dir", "/srv/cache"]);
+        // The shared folder itself is never a source, and the layers are never shown.
+        for (i, arg) in args.iter().enumerate() {
+            if arg.ends_with("bind") {
+                assert_ne!(args[i + 1], "/srv/cache/target", "{args:?}");
+                assert_ne!(args[i + 1], "/srv/cache/layers", "{args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn without_root_a_copy_on_write_folder_is_refused_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        for sub in ["crate", "target"] {
+            std::fs::create_dir(root.join(sub)).unwrap();
+        }
+        let unprivileged = sandbox(false).copy_on_write(root.join("target"), root.join("layers"));
+        let spec = ProcessSpec::new("cargo", root.join("crate"));
+        let error = unprivileged
+            .prepare(spec.clone(), Phase::Build)
+            .err()
+            .unwrap();
+        assert!(matches!(error, SandboxError::CopyOnWrite { .. }), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("root") && text.contains("--no-sandbox"),
+            "{text}"
+        );
+        assert!(!root.join("layers").exists(), "no layer was made");
+        // Nor can such a sandbox be wrapped into a plain command line.
+        let error = sandbox(true)
+            .copy_on_write(root.join("target"), root.join("layers"))
+            .wrap(spec, Phase::Build)
+            .unwrap_err();
+        assert!(error.to_string().contains("Sandbox::run"), "{error}");
     }
 
     #[test]

@@ -36,6 +36,17 @@ impl Isolation {
         }
     }
 
+    /// The same isolation with its sandbox changed by `change` (more folders shown, say);
+    /// unconfined stays unconfined.
+    pub fn with_sandbox(&self, change: impl FnOnce(Sandbox) -> Sandbox) -> Isolation {
+        match self {
+            Isolation::Sandboxed(sandbox) => {
+                Isolation::Sandboxed(Box::new(change(sandbox.as_ref().clone())))
+            }
+            Isolation::Unconfined => Isolation::Unconfined,
+        }
+    }
+
     pub fn sandbox(&self) -> Option<&Sandbox> {
         match self {
             Isolation::Sandboxed(sandbox) => Some(sandbox),
@@ -51,6 +62,7 @@ impl Isolation {
             Isolation::Unconfined => Ok(Confined {
                 output: run_process(spec).map_err(SandboxError::Exec)?,
                 disk_exceeded: None,
+                layer: None,
             }),
         }
     }

@@ -21,11 +21,18 @@
 //! trusted step prints a marker on stderr just before the program starts, so output without the
 //! marker came from bubblewrap (an infrastructure failure, `SandboxError`), never the program.
 //!
+//! A shared folder that builds must write to but never alter (the tch target's warm build
+//! cache) is shown copy-on-write: a kernel overlay per process, mounted by the harness in a
+//! private mount namespace, whose writes the harness reads back and then throws away
+//! (`overlay.rs`, `mount.rs`).
+//!
 //! `Isolation` is what targets hold: the sandbox, or `--no-sandbox`.
 
 mod bubblewrap;
 mod detect;
 mod isolation;
+mod mount;
+mod overlay;
 mod policy;
 mod supervise;
 mod tree;
@@ -34,6 +41,7 @@ use std::path::PathBuf;
 
 pub use bubblewrap::Sandbox;
 pub use isolation::{Isolation, NO_SANDBOX_WARNING};
+pub use overlay::Layer;
 pub use policy::{Limits, Phase};
 pub use supervise::Confined;
 
@@ -67,4 +75,14 @@ pub enum SandboxError {
         "refusing to give the variable `{name}` to sandboxed code: its name says it holds a secret"
     )]
     SecretVariable { name: String },
+    #[error("cannot show the shared build folder {} copy-on-write to sandboxed builds: could not {step} ({COPY_ON_WRITE_NEEDS})", base.display())]
+    CopyOnWrite {
+        base: PathBuf,
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
+
+/// What a copy-on-write folder needs, and what to do without it.
+pub(crate) const COPY_ON_WRITE_NEEDS: &str = "this needs root and Linux 5.19 or later (an overlay over an idmapped mount); run the harness as root, or pass --no-sandbox to build unconfined, which leaves the shared folder open to every build script";

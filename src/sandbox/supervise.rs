@@ -1,5 +1,6 @@
 //! Running a wrapped process: the disk watch, the sandbox's own failures told apart from the
-//! program's, and the program's exit status as the program left it.
+//! program's, and the program's exit status as the program left it. With a copy-on-write
+//! folder, the process is started from inside its overlay's mount namespace.
 
 use std::sync::mpsc;
 use std::thread;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::exec::{run_process, ProcessOutput, ProcessSpec};
 
 use super::bubblewrap::{NOT_FOUND_MARKER, READY_MARKER, TOKEN_PREFIX};
+use super::overlay::Layer;
 use super::policy::Phase;
 use super::{tree, Sandbox, SandboxError};
 
@@ -19,7 +21,7 @@ const DETAIL_CHARS: usize = 2000;
 const TEARDOWN: Duration = Duration::from_secs(10);
 
 /// What a sandboxed (or unconfined) process left.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Confined {
     /// Its output and exit, as if it had run outside: stderr without the sandbox's marker, and
     /// a death by signal reported as one.
@@ -27,16 +29,20 @@ pub struct Confined {
     /// Set when its writable folders grew past the phase's disk limit: by how many bytes they
     /// grew. The sandbox was killed when this was seen while it ran.
     pub disk_exceeded: Option<u64>,
+    /// What it wrote over the sandbox's copy-on-write folder, if it has one: readable until
+    /// dropped, then removed.
+    pub layer: Option<Layer>,
 }
 
 impl Sandbox {
     /// Runs `spec` inside the sandbox (see `wrap`) and waits for it. The sandbox is killed
-    /// when the writable folders grow past the phase's disk limit. `Err` only when the sandbox
-    /// itself failed: the program never started.
+    /// when the writable folders (and the copy-on-write layer) grow past the phase's disk limit.
+    /// `Err` only when the sandbox itself failed: the program never started.
     pub fn run(&self, spec: &ProcessSpec, phase: Phase) -> Result<Confined, SandboxError> {
-        let prepared = self.prepare(spec.clone(), phase)?;
+        let mut prepared = self.prepare(spec.clone(), phase)?;
         let quota = self.limits_for(phase).disk;
-        let writable = prepared.writable.clone();
+        let mut writable = prepared.writable.clone();
+        writable.extend(prepared.layer.as_ref().map(|l| l.dir().to_path_buf()));
         let usage = move || -> u64 { writable.iter().map(|dir| tree::disk_usage(dir)).sum() };
         let baseline = usage();
         let (stop, stopped) = mpsc::channel::<()>();
@@ -63,11 +69,14 @@ impl Sandbox {
                 }
             })
         };
-        let result = run_process(&prepared.spec);
+        let result = match &prepared.layer {
+            Some(layer) => layer.run_mounted(|| run_process(&prepared.spec)),
+            None => Ok(run_process(&prepared.spec)),
+        };
         drop(stop);
         wait_until_gone(prepared.uid, &token);
         let mut disk_exceeded = watch.join().unwrap_or(None);
-        let output = result.map_err(SandboxError::Exec)?;
+        let output = result?.map_err(SandboxError::Exec)?;
         if disk_exceeded.is_none() {
             let grown = usage().saturating_sub(baseline);
             disk_exceeded = (grown > quota).then_some(grown);
@@ -83,6 +92,7 @@ impl Sandbox {
         Ok(Confined {
             output,
             disk_exceeded,
+            layer: prepared.layer.take(),
         })
     }
 }

@@ -61,6 +61,57 @@ pub(crate) fn hand_over(root: &Path, uid: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// At most `limit` bytes of the regular file at `relative` below `root`. `Ok(None)` when there
+/// is no such entry. A link anywhere on the way, or an entry that is not a regular file (a FIFO,
+/// a device, an overlay's whiteout), is an error; nothing is followed, and a planted FIFO never
+/// blocks the read.
+pub(crate) fn read_regular(
+    root: &Path,
+    relative: &Path,
+    limit: u64,
+) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::path::Component;
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err(io::Error::other(format!(
+            "{}: only plain relative paths are read",
+            relative.display()
+        )));
+    }
+    let mut at = root.to_path_buf();
+    for component in relative.components() {
+        at.push(component);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(io::Error::other(format!(
+                    "{}: a symbolic link is in the way",
+                    at.display()
+                )))
+            }
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        }
+    }
+    let file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&at)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other(format!(
+            "{}: not a regular file",
+            at.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +153,33 @@ mod tests {
         assert_eq!(owner(&dir.path().join("sub/file")), uid);
         assert_eq!(owner(&dir.path().join("sub/link")), uid);
         assert_eq!(owner(&target), before, "the link's target keeps its owner");
+    }
+
+    #[test]
+    fn read_regular_reads_files_and_refuses_links_and_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "outside").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/file"), "inside").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("via")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("sub/link"))
+            .unwrap();
+        let fifo = std::ffi::CString::new(dir.path().join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let read = |p: &str| read_regular(dir.path(), Path::new(p), 1 << 20);
+        assert_eq!(read("sub/file").unwrap().unwrap(), b"inside");
+        assert_eq!(read("sub/fi").unwrap(), None);
+        assert_eq!(read("nothing/here").unwrap(), None);
+        assert_eq!(
+            read_regular(dir.path(), Path::new("sub/file"), 3)
+                .unwrap()
+                .unwrap(),
+            b"ins"
+        );
+        for refused in ["via/secret", "sub/link", "fifo", "../x", "/etc/passwd"] {
+            assert!(read(refused).is_err(), "{refused} was read");
+        }
     }
 }
