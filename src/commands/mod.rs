@@ -51,7 +51,9 @@ pub(crate) fn target_for(
     isolation: &Isolation,
 ) -> anyhow::Result<Box<dyn crate::target::Target>> {
     crate::target::by_id(id, global.cache_dir.as_deref(), isolation).map_err(|error| match error {
-        crate::target::TargetError::Unknown { .. } => UserError(error.to_string()).into(),
+        crate::target::TargetError::Unknown { .. } | crate::target::TargetError::Sandbox { .. } => {
+            UserError(crate::session::error_chain(&error)).into()
+        }
         other => anyhow::Error::from(other),
     })
 }

@@ -9,6 +9,12 @@
 //! The build runs through the target's `Isolation` (the sandbox, as `Phase::Build`): build
 //! scripts and proc macros are generated code too. Afterwards the crate folder is hostile: the
 //! program is read from it and its copy written without following any link.
+//!
+//! A shared warm target folder (the tch target's) is shown to a sandboxed build copy-on-write:
+//! the build reuses every warm unit, writes only into a layer of its own, and the program is
+//! read back from that layer before it is thrown away. Nothing a build does reaches the shared
+//! folder or another crate's build. Unconfined (`--no-sandbox`), the build writes straight into
+//! the shared folder, as a trusted build would.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -16,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use crate::diagnostics::{parse_cargo_build, Artifact};
 use crate::exec::ProcessSpec;
 use crate::prompt::sha256_hex;
-use crate::sandbox::{Isolation, Phase, SandboxError};
+use crate::sandbox::{Isolation, Layer, Phase, SandboxError};
 use crate::session::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
@@ -28,17 +34,27 @@ pub(crate) const TARGET_DIR: &str = "target";
 /// Where the copies of each iteration's program go, inside the target folder.
 const PROGRAMS_DIR: &str = "harness-programs";
 
-pub(crate) struct CargoBuild<'a> {
+/// A cargo build of a workspace's crate, and the copy of the program it keeps.
+pub struct CargoBuild<'a> {
     /// The binary target to run when the crate has several.
     pub preferred_bin: &'a str,
     pub timeout: Duration,
     pub isolation: &'a Isolation,
     /// A shared warm target folder (the tch target's); `None` builds into the crate's own.
-    pub shared_target: Option<&'a Path>,
+    pub shared_target: Option<SharedTarget<'a>>,
+}
+
+/// A target folder many crates build into, warmed by a trusted build. Sandboxed builds see it
+/// copy-on-write, with their layers in `layers` (a folder of the harness's, outside it).
+#[derive(Debug, Clone, Copy)]
+pub struct SharedTarget<'a> {
+    pub dir: &'a Path,
+    pub layers: &'a Path,
 }
 
 impl CargoBuild<'_> {
-    pub(crate) fn run(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
+    /// Builds the crate as it is on disk; `iteration` names the copy of the program.
+    pub fn run(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
         let started = std::time::Instant::now();
         let mut outcome = self.once(workspace, iteration);
         if matches!(&outcome, Attempt::Stale) {
@@ -69,6 +85,19 @@ impl CargoBuild<'_> {
     fn once(&self, workspace: &Workspace, iteration: u32) -> Attempt {
         let started = std::time::Instant::now();
         let root = workspace.root();
+        let copy_on_write;
+        let isolation = match (self.isolation, self.shared_target) {
+            (Isolation::Sandboxed(sandbox), Some(shared)) => {
+                copy_on_write = Isolation::Sandboxed(Box::new(
+                    sandbox
+                        .as_ref()
+                        .clone()
+                        .copy_on_write(shared.dir, shared.layers),
+                ));
+                &copy_on_write
+            }
+            (isolation, _) => isolation,
+        };
         let spec = ProcessSpec::new("cargo", root)
             .arg("build")
             .arg("--offline")
@@ -77,15 +106,15 @@ impl CargoBuild<'_> {
             .env(
                 "CARGO_TARGET_DIR",
                 self.shared_target
-                    .map_or_else(|| root.join(TARGET_DIR), Path::to_path_buf)
+                    .map_or_else(|| root.join(TARGET_DIR), |shared| shared.dir.to_path_buf())
                     .to_string_lossy(),
             )
             .env("CARGO_TERM_COLOR", "never")
             .timeout(self.timeout)
             .output_cap(8 << 20);
-        let (output, disk_exceeded) = match self.isolation.run(&spec, Phase::Build) {
-            Ok(confined) => (confined.output, confined.disk_exceeded),
-            Err(error) => return Attempt::Done(not_started(self.isolation, &error, started)),
+        let (output, disk_exceeded, layer) = match isolation.run(&spec, Phase::Build) {
+            Ok(confined) => (confined.output, confined.disk_exceeded, confined.layer),
+            Err(error) => return Attempt::Done(not_started(isolation, &error, started)),
         };
         if let Some(grown) = disk_exceeded {
             // Whatever the build wrote is suspect and big: the next build starts cold.
@@ -161,7 +190,8 @@ impl CargoBuild<'_> {
         let Some(executable) = &artifact.executable else {
             return Attempt::Stale;
         };
-        match keep_copy(executable, workspace, iteration, self.shared_target) {
+        let shared = self.shared_target.map(|shared| shared.dir);
+        match keep_copy(executable, workspace, iteration, shared, layer.as_ref()) {
             Ok(program) => Attempt::Done(BuildOutcome {
                 errors: Vec::new(),
                 warnings: report.warnings,
@@ -241,22 +271,31 @@ fn pick_binary<'a>(artifacts: &'a [Artifact], preferred: &str) -> Option<&'a Art
         .copied()
 }
 
-/// Copies the program out of the shared build folder (another crate with the same package name
-/// would overwrite it there) and hashes the copy: the copy is what runs. The build was
-/// untrusted: the program is read without following links, and must lie inside the crate.
+/// Copies the program out of the build folder (another crate with the same package name would
+/// overwrite it in a shared one) and hashes the copy: the copy is what runs. The build was
+/// untrusted: the program is read without following links, from the crate folder or from the
+/// build's own copy-on-write layer over the shared folder, never from anywhere else.
 fn keep_copy(
     executable: &Path,
     workspace: &Workspace,
     iteration: u32,
     shared_target: Option<&Path>,
+    layer: Option<&Layer>,
 ) -> std::io::Result<BuiltProgram> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let root = workspace.root();
-    let bytes = match shared_target.filter(|dir| executable.starts_with(dir)) {
-        // The shared warm folder is the harness's own (builds into it run unconfined).
-        Some(_) => std::fs::read(executable)?,
-        None => {
+    let in_shared = shared_target.is_some_and(|dir| executable.starts_with(dir));
+    let bytes = match (in_shared, layer) {
+        (true, Some(layer)) => layer.read(executable, u64::MAX)?.ok_or_else(|| {
+            std::io::Error::other(format!(
+                "cargo reported the program at {}, but this build did not write it",
+                executable.display()
+            ))
+        })?,
+        // Unconfined (`--no-sandbox`): the build wrote straight into the shared folder.
+        (true, None) => std::fs::read(executable)?,
+        (false, _) => {
             let relative = executable.strip_prefix(root).map_err(|_| {
                 std::io::Error::other(format!(
                     "cargo reported the program at {}, outside the crate folder",

@@ -14,6 +14,7 @@ pub mod unet_outputs;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use cargo::{CargoBuild, SharedTarget};
 pub use rust_tch_unet::RustTchUnet;
 pub use rust_tiny::RustTiny;
 
@@ -154,14 +155,20 @@ pub enum TargetError {
         #[source]
         source: crate::toolchain::ToolchainError,
     },
+    #[error("target `{id}` cannot build in the sandbox here")]
+    Sandbox {
+        id: String,
+        #[source]
+        source: crate::sandbox::SandboxError,
+    },
 }
 
 /// The target with this id, running generated code through `isolation`. `rust-tch-unet`
 /// needs the toolchain: it is provisioned on first use (with progress on stderr) in the cache
-/// folder (`cache_flag`, else `HARNESS_CACHE`, else the user's cache folder). It does not run
-/// in the sandbox yet: its builds need the shared warm target folder, which must not be
-/// writable from a sandbox until the copy-on-write overlay exists (issue 4); it says so on
-/// every run and in the transcript.
+/// folder (`cache_flag`, else `HARNESS_CACHE`, else the user's cache folder). Its sandboxed
+/// builds see the shared warm target folder copy-on-write, which needs root and a recent
+/// kernel: that is checked here, once, so that a machine without it fails before any run
+/// starts, with advice.
 pub fn by_id(
     id: &str,
     cache_flag: Option<&std::path::Path>,
@@ -178,7 +185,15 @@ pub fn by_id(
                 id: id.to_string(),
                 source,
             })?;
-            Ok(Box::new(RustTchUnet::new(toolchain)))
+            if let Some(sandbox) = isolation.sandbox() {
+                sandbox
+                    .check_copy_on_write(&toolchain.target_dir, toolchain.layers_dir())
+                    .map_err(|source| TargetError::Sandbox {
+                        id: id.to_string(),
+                        source,
+                    })?;
+            }
+            Ok(Box::new(RustTchUnet::new(toolchain, isolation.clone())))
         }
         _ => Err(TargetError::Unknown {
             id: id.to_string(),

@@ -4,28 +4,32 @@
 //! owned `.cargo/config.toml` comes from `toolchain`), in the shared warm target folder. The
 //! smoke run trains one epoch on the smoke set (every trap of the study's data), checks every
 //! file the contract asks for, then predicts the smoke images and checks one mask per image.
+//!
+//! Everything generated runs in the sandbox. A build sees the vendored sources, the warm crate
+//! and libtorch read-only, and the shared target folder copy-on-write (`CargoBuild`), so a
+//! build script can alter nothing another crate links against. A program sees libtorch
+//! read-only, the GPU's device nodes where there are any, its input folders read-only and its
+//! output folder writable; the held-out masks never.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::diagnostics::{classify_run, normalise};
 use std::collections::BTreeMap;
 
+use crate::diagnostics::{classify_run, normalise};
 use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
+use crate::session::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
 use crate::workspace::Workspace;
 
-use super::cargo::CargoBuild;
+use super::cargo::{CargoBuild, SharedTarget};
 use super::unet_outputs::{
     check_predictions, check_training_outputs, TrainingOutputs, WEIGHTS_FILE,
 };
 use super::{BuildOutcome, BuiltProgram, RunOutcome, Target, TrainStep, Trainer};
-
-/// Printed on every run: see `target::by_id` for why.
-const UNCONFINED_WARNING: &str = "warning: the rust-tch-unet target does not run in the sandbox yet (its builds share the warm target folder, which needs a copy-on-write overlay first): generated code runs with your rights, with a cleared environment (no API keys); this run's transcript records it";
 
 /// The package (and binary) name the prompt asks for.
 pub const BINARY: &str = "unet_segmentation";
@@ -40,17 +44,33 @@ pub struct RustTchUnet {
     templates: Templates,
     /// Absent only for `templates_only`.
     toolchain: Option<Toolchain>,
-    /// Unconfined for now: see `target::by_id`.
+    /// How builds run: the toolchain's folders shown read-only.
+    build_isolation: Isolation,
+    /// How programs run: libtorch shown read-only, the GPU passed through where there is one.
     isolation: Isolation,
 }
 
 impl RustTchUnet {
-    /// The target, building against `toolchain`.
-    pub fn new(toolchain: Toolchain) -> Self {
-        Self::with(Some(toolchain))
+    /// The target, building against `toolchain` and running generated code through
+    /// `isolation` (the sandbox, or `--no-sandbox`).
+    pub fn new(toolchain: Toolchain, isolation: Isolation) -> Self {
+        Self::with(Some(toolchain), isolation)
     }
 
-    fn with(toolchain: Option<Toolchain>) -> Self {
+    fn with(toolchain: Option<Toolchain>, isolation: Isolation) -> Self {
+        let (build_isolation, isolation) = match &toolchain {
+            Some(toolchain) => (
+                isolation.with_sandbox(|sandbox| {
+                    sandbox
+                        .read_only(&toolchain.vendor_dir)
+                        .read_only(toolchain.warm_dir())
+                        .read_only(&toolchain.libtorch.dir)
+                }),
+                isolation
+                    .with_sandbox(|sandbox| sandbox.read_only(&toolchain.libtorch.dir).gpu(true)),
+            ),
+            None => (isolation.clone(), isolation),
+        };
         RustTchUnet {
             templates: Templates {
                 initial: include_str!("../../prompts/rust-tch-unet/prompt.md"),
@@ -59,35 +79,86 @@ impl RustTchUnet {
                 feedback_runtime: include_str!("../../prompts/rust-tch-unet/feedback-runtime.md"),
             },
             toolchain,
-            isolation: Isolation::Unconfined,
+            build_isolation,
+            isolation,
         }
     }
 
     /// The templates alone, for reading hashes without a toolchain.
     pub fn templates_only() -> Templates {
-        Self::with(None).templates
+        Self::with(None, Isolation::Unconfined).templates
     }
 }
 
-/// Runs one step of the program (train or predict) and classifies a failure.
-fn step(isolation: &Isolation, spec: ProcessSpec, root: &Path) -> TrainStep {
+/// The folders one step of the program reads and writes, besides the crate folder.
+struct StepFolders<'a> {
+    read: &'a [&'a Path],
+    write: &'a Path,
+}
+
+/// Runs one step of the program (train or predict) and classifies a failure. Folders outside
+/// the crate are shown to it as `folders` says (the output folder is made first).
+fn step(
+    isolation: &Isolation,
+    spec: ProcessSpec,
+    root: &Path,
+    folders: StepFolders<'_>,
+) -> TrainStep {
     let started = Instant::now();
+    let failed = |category, message: String| TrainStep {
+        errors: vec![ErrorRecord::new(category, message)],
+        exit: Default::default(),
+        duration: started.elapsed(),
+        stderr_tail: String::new(),
+    };
+    if let Err(error) = std::fs::create_dir_all(folders.write) {
+        return failed(
+            Category::InfraHarness,
+            format!("could not make {}: {error}", folders.write.display()),
+        );
+    }
+    let outside = |dir: &Path| !dir.starts_with(root);
+    let isolation = isolation.with_sandbox(|mut sandbox| {
+        for dir in folders.read.iter().filter(|dir| outside(dir)) {
+            sandbox = sandbox.read_only(dir);
+        }
+        if outside(folders.write) {
+            sandbox = sandbox.scratch(folders.write);
+        }
+        sandbox
+    });
     match isolation.run(&spec, Phase::Train) {
-        Ok(crate::sandbox::Confined { output, .. }) => {
+        Ok(confined) => {
+            let output = confined.output;
             let stderr = normalise(&output.stderr, &[(root, "")]);
+            let errors = match confined.disk_exceeded {
+                Some(grown) => {
+                    let mut error = ErrorRecord::new(
+                        Category::OutOfMemory,
+                        format!(
+                            "the program wrote {} MiB to disk, more than the sandbox allows (out of disk quota)",
+                            grown >> 20
+                        ),
+                    );
+                    error.rendered = Some(super::cargo::tail(&stderr, 40));
+                    vec![error]
+                }
+                None => classify_run(&output.exit, &stderr).into_iter().collect(),
+            };
             TrainStep {
-                errors: classify_run(&output.exit, &stderr).into_iter().collect(),
+                errors,
                 exit: output.exit,
                 duration: started.elapsed(),
                 stderr_tail: super::cargo::tail(&stderr, 40),
             }
         }
-        Err(error) => TrainStep {
-            errors: vec![ErrorRecord::new(Category::InfraHarness, error.to_string())],
-            exit: Default::default(),
-            duration: started.elapsed(),
-            stderr_tail: String::new(),
-        },
+        Err(error) => failed(
+            match isolation {
+                Isolation::Sandboxed(_) => Category::InfraSandbox,
+                Isolation::Unconfined => Category::InfraHarness,
+            },
+            error_chain(&error),
+        ),
     }
 }
 
@@ -117,7 +188,11 @@ impl Trainer for RustTchUnet {
         if let Some(epochs) = epochs {
             spec = spec.arg("--epochs").arg(epochs.to_string());
         }
-        step(&self.isolation, spec, workspace.root())
+        let folders = StepFolders {
+            read: &[data_dir],
+            write: out_dir,
+        };
+        step(&self.isolation, spec, workspace.root(), folders)
     }
 
     fn predict(
@@ -137,7 +212,16 @@ impl Trainer for RustTchUnet {
             .arg(images_dir)
             .arg("--out-dir")
             .arg(pred_dir);
-        step(&self.isolation, spec, workspace.root())
+        // The weights' folder stays writable: its files belong to the uid `train` ran as.
+        let isolation = match Some(out_dir).filter(|dir| !dir.starts_with(workspace.root())) {
+            Some(dir) => self.isolation.with_sandbox(|sandbox| sandbox.scratch(dir)),
+            None => self.isolation.clone(),
+        };
+        let folders = StepFolders {
+            read: &[images_dir],
+            write: pred_dir,
+        };
+        step(&isolation, spec, workspace.root(), folders)
     }
 
     fn check_outputs(&self, out_dir: &Path, epochs: Option<u32>) -> TrainingOutputs {
@@ -188,9 +272,17 @@ impl Target for RustTchUnet {
     }
 
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
+        let layers = self.toolchain.as_ref().map(Toolchain::layers_dir);
         CargoBuild {
-            isolation: &self.isolation,
-            shared_target: self.toolchain.as_ref().map(|t| t.target_dir.as_path()),
+            isolation: &self.build_isolation,
+            shared_target: self
+                .toolchain
+                .as_ref()
+                .zip(layers.as_deref())
+                .map(|(t, layers)| SharedTarget {
+                    dir: &t.target_dir,
+                    layers,
+                }),
             preferred_bin: BINARY,
             // A crate that enables new features of a dependency compiles it once; a new
             // torch-sys configuration takes minutes.
@@ -256,14 +348,6 @@ impl Target for RustTchUnet {
 
     fn isolation(&self) -> &Isolation {
         &self.isolation
-    }
-
-    fn isolation_description(&self) -> String {
-        "none (rust-tch-unet does not run in the sandbox yet)".to_string()
-    }
-
-    fn unconfined_warning(&self) -> Option<&'static str> {
-        Some(UNCONFINED_WARNING)
     }
 
     fn trainer(&self) -> Option<&dyn Trainer> {

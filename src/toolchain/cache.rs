@@ -98,6 +98,12 @@ impl CacheLayout {
         }
     }
 
+    /// Where sandboxed builds keep what they write over the shared target folder (one
+    /// copy-on-write layer each, removed after the build).
+    pub fn layers_dir(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+
     /// A fresh folder for one install's temporary files, named so that a later run recognises
     /// (and removes) what an interrupted one left.
     pub fn staging_dir(&self, piece: &str) -> PathBuf {

@@ -30,6 +30,11 @@ impl Toolchain {
         CacheLayout::new(&self.cache_dir).warm_dir()
     }
 
+    /// Where sandboxed builds keep their copy-on-write layers over `target_dir`.
+    pub fn layers_dir(&self) -> PathBuf {
+        CacheLayout::new(&self.cache_dir).layers_dir()
+    }
+
     /// `manifest` (a generated crate's `Cargo.toml`) with the warm crate added as a
     /// dependency. Cargo unifies features over a crate's whole dependency graph, so a crate
     /// using only some allowed crates would otherwise build shared dependencies (syn, serde,

@@ -1,7 +1,8 @@
 //! The attack suite: a hostile program, build script and proc macro (tiny fixtures under
 //! `tests/fixtures/sandbox/`) run through the real sandbox, built and run by the real rust-tiny
 //! paths or by `Sandbox::run`; each attack must be contained. Where bubblewrap is missing, each
-//! test says so and passes without checking anything (CI installs it, so they run there).
+//! test says so and passes without checking anything (CI installs it, so they run there). The
+//! attack on the shared build cache is in `shared_cache.rs`.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -21,6 +22,8 @@ use crate::e2e::{registry, FIXTURE, KEY};
 use crate::support;
 use crate::support::harness::Harness;
 use crate::support::openai_server::{OpenAiServer, Scripted};
+
+mod shared_cache;
 
 const ATTACKS: &str = include_str!("../fixtures/sandbox/attacks.rs");
 const PROGRAM: &str = include_str!("../fixtures/sandbox/program/main.rs");
