@@ -39,7 +39,8 @@ pub struct DiceReport {
 ///
 /// A test image without a prediction scores 0 and is listed in `missing`; a prediction for an
 /// unknown name is listed in `unexpected`; neither is an error, so that a partial result is still
-/// a result. Non-PNG and hidden files are ignored. A prediction of another size than its mask,
+/// a result. Non-PNG and hidden files are ignored, and so are links: the program wrote the
+/// predictions folder, and a link it planted there could point at the held-out masks. A prediction of another size than its mask,
 /// or one that cannot be decoded, is an error naming the file.
 pub fn score_predictions(pred_dir: &Path, mask_dir: &Path) -> Result<DiceReport, EvalError> {
     if !pred_dir.is_dir() {
@@ -113,7 +114,8 @@ pub fn score_predictions(pred_dir: &Path, mask_dir: &Path) -> Result<DiceReport,
     })
 }
 
-/// PNG files of a folder by stem, hidden files left out.
+/// Regular PNG files of a folder by stem (links, which are never followed, and hidden files
+/// left out).
 fn pngs(dir: &Path) -> Result<BTreeMap<String, PathBuf>, EvalError> {
     let list_error = |source| EvalError::List {
         path: dir.to_path_buf(),
@@ -121,7 +123,11 @@ fn pngs(dir: &Path) -> Result<BTreeMap<String, PathBuf>, EvalError> {
     };
     let mut found = BTreeMap::new();
     for entry in std::fs::read_dir(dir).map_err(list_error)? {
-        let path = entry.map_err(list_error)?.path();
+        let entry = entry.map_err(list_error)?;
+        if !entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            continue;
+        }
+        let path = entry.path();
         let is_png = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("png"));
@@ -129,7 +135,7 @@ fn pngs(dir: &Path) -> Result<BTreeMap<String, PathBuf>, EvalError> {
             .file_stem()
             .and_then(|s| s.to_str())
             .map(str::to_string);
-        if let (true, Some(stem)) = (is_png && path.is_file(), stem) {
+        if let (true, Some(stem)) = (is_png, stem) {
             if !stem.starts_with('.') {
                 found.insert(stem, path);
             }
@@ -269,6 +275,22 @@ mod tests {
             .unwrap();
         let report = score_predictions(&pred, &truth).unwrap();
         assert_eq!(report.images[0].dice, 1.0);
+    }
+
+    #[test]
+    fn a_link_to_the_truth_is_no_prediction() {
+        let root = tempfile::tempdir().unwrap();
+        let (pred, truth) = (root.path().join("pred"), root.path().join("truth"));
+        std::fs::create_dir_all(&pred).unwrap();
+        std::fs::create_dir_all(&truth).unwrap();
+        masks(&truth);
+        for name in ["a", "b", "c", "d"] {
+            let mask = truth.join(format!("{name}_seg.png"));
+            std::os::unix::fs::symlink(mask, pred.join(format!("{name}.png"))).unwrap();
+        }
+        let report = score_predictions(&pred, &truth).unwrap();
+        assert_eq!(report.missing, ["a", "b", "c", "d"]);
+        assert_eq!(report.stats.mean, 0.0);
     }
 
     #[test]
