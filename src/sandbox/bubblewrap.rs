@@ -213,7 +213,7 @@ impl Sandbox {
             (Some(cow), None) => {
                 return Err(SandboxError::CopyOnWrite {
                     base: cow.base.clone(),
-                    step: "mount an overlay (the harness does not run as root)",
+                    step: "mount an overlay without root",
                     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
                 })
             }

@@ -75,7 +75,7 @@ pub enum SandboxError {
         "refusing to give the variable `{name}` to sandboxed code: its name says it holds a secret"
     )]
     SecretVariable { name: String },
-    #[error("cannot show the shared build folder {} copy-on-write to sandboxed builds: could not {step} ({COPY_ON_WRITE_NEEDS})", base.display())]
+    #[error("cannot show the shared build folder {} copy-on-write to sandboxed builds (could not {step}); {COPY_ON_WRITE_NEEDS}", base.display())]
     CopyOnWrite {
         base: PathBuf,
         step: &'static str,
@@ -85,4 +85,4 @@ pub enum SandboxError {
 }
 
 /// What a copy-on-write folder needs, and what to do without it.
-pub(crate) const COPY_ON_WRITE_NEEDS: &str = "this needs root and Linux 5.19 or later (an overlay over an idmapped mount); run the harness as root, or pass --no-sandbox to build unconfined, which leaves the shared folder open to every build script";
+pub(crate) const COPY_ON_WRITE_NEEDS: &str = "this needs root and Linux 5.19 or later, for an overlay over an idmapped mount: run the harness as root, or pass --no-sandbox to build unconfined (every build script can then rewrite the shared folder)";
