@@ -98,16 +98,12 @@ fn ask_to_accept(licence: &str) -> anyhow::Result<bool> {
 /// One line per file on stderr, and the bar where stderr is a terminal.
 fn report(bar: &ProgressBar, event: FetchEvent) {
     match event {
-        FetchEvent::Listing { url } => bar.println(format!("listing the files of {url}")),
+        FetchEvent::Listing { url } => line(bar, format!("listing the files of {url}")),
         FetchEvent::Reused { file } => {
-            bar.println(format!("{file}: already downloaded and verified"))
+            line(bar, format!("{file}: already downloaded and verified"))
         }
         FetchEvent::Downloading { file, url } => {
-            if bar.is_hidden() {
-                eprintln!("downloading {file} from {url}");
-            } else {
-                bar.println(format!("downloading {file} from {url}"));
-            }
+            line(bar, format!("downloading {file} from {url}"));
             bar.set_message(file);
             bar.set_position(0);
         }
@@ -128,6 +124,15 @@ fn report(bar: &ProgressBar, event: FetchEvent) {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         }
+    }
+}
+
+/// A line on stderr, above the bar where there is one.
+fn line(bar: &ProgressBar, text: String) {
+    if bar.is_hidden() {
+        eprintln!("{text}");
+    } else {
+        bar.println(text);
     }
 }
 

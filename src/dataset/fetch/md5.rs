@@ -111,6 +111,13 @@ impl Md5 {
     }
 }
 
+/// The MD5 of `data` in lowercase hex, as repositories publish it (tests serve listings with it).
+pub fn md5_hex(data: &[u8]) -> String {
+    let mut hasher = Md5::new();
+    hasher.update(data);
+    hasher.hex()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Md5;

@@ -25,5 +25,6 @@ pub use catalog::{find as find_dataset, names as dataset_names, Dataset, DATASET
 pub use error::FetchError;
 pub use licence::{licence_notice, Licence};
 pub use manifest::MANIFEST_FILE;
+pub use md5::md5_hex;
 pub use mirror::{Mirror, MIRROR_ENV};
 pub use run::{fetch, FetchEvent, FetchOptions, Fetched};

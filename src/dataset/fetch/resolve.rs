@@ -49,6 +49,15 @@ pub(crate) fn file_names(dataset: &Dataset) -> Vec<String> {
     }
 }
 
+/// The URL of the repository's file listing, for sources that need one.
+pub(crate) fn listing_url(dataset: &Dataset, mirror: &Mirror) -> Option<String> {
+    match dataset.source {
+        Source::Files(_) => None,
+        Source::Figshare { article, .. } => Some(mirror.rewrite(&figshare_listing(article))),
+        Source::Dataverse { doi, .. } => Some(mirror.rewrite(&dataverse_listing(doi))),
+    }
+}
+
 /// The files to download, asking the repository where that is needed.
 pub(crate) fn resolve(
     dataset: &Dataset,

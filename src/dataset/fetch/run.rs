@@ -15,7 +15,7 @@ use super::http::Http;
 use super::licence::Licence;
 use super::manifest::Manifest;
 use super::mirror::Mirror;
-use super::resolve::{file_names, resolve};
+use super::resolve::{file_names, listing_url, resolve};
 use crate::dataset::layout::{write_json, Staging};
 use crate::dataset::{scan, Pair, PROVENANCE_FILE};
 
@@ -137,10 +137,8 @@ pub fn fetch(
         reused = names.len();
     } else {
         let http = Http::new()?;
-        if !matches!(dataset.source, super::catalog::Source::Files(_)) {
-            events(FetchEvent::Listing {
-                url: options.mirror.rewrite(dataset.page),
-            });
+        if let Some(url) = listing_url(dataset, &options.mirror) {
+            events(FetchEvent::Listing { url });
         }
         for file in resolve(dataset, &options.mirror, &http)? {
             events(FetchEvent::Downloading {
