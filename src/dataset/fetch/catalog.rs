@@ -85,7 +85,7 @@ pub const DATASETS: &[Dataset] = &[
             },
         ]),
         conversion: Conversion::Bagls,
-        conversion_notes: "Every frame N.png with its mask N_seg.png, from both published splits, named train_N and test_N; images to 8-bit grayscale (luma), masks to 0/255.",
+        conversion_notes: "Every frame N.png with its mask N_seg.png, from both published splits, named training_N and test_N; images to 8-bit grayscale (luma), masks to 0/255.",
     },
     Dataset {
         name: "brain-tumour",
