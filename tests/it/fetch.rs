@@ -456,8 +456,8 @@ fn uterine_myoma_slices_keep_label_3_as_the_mask() {
     );
 }
 
-#[test]
-fn an_interrupted_download_is_resumed_and_chase_db1_imported() {
+/// A CHASEDB1.zip with two eyes.
+fn chase_archive() -> Vec<u8> {
     let mut entries = Vec::new();
     for stem in ["Image_01L", "Image_01R"] {
         entries.push((format!("CHASEDB1/{stem}.jpg"), jpeg(24, 16, [200, 90, 30])));
@@ -474,7 +474,12 @@ fn an_interrupted_download_is_resumed_and_chase_db1_imported() {
         .iter()
         .map(|(n, b)| (n.as_str(), b.clone()))
         .collect();
-    let archive = zip(&entries);
+    zip(&entries)
+}
+
+#[test]
+fn an_interrupted_download_is_resumed_and_chase_db1_imported() {
+    let archive = chase_archive();
     let server = FileServer::start(vec![(
         "/96/1/CHASEDB1.zip".to_string(),
         Route::CutShortOnce {
@@ -592,4 +597,22 @@ fn http_errors_name_the_url_and_the_status() {
         broken.stderr
     );
     assert!(broken.stderr.contains("500"), "{}", broken.stderr);
+}
+
+#[test]
+fn a_server_without_ranges_gets_the_download_restarted() {
+    let archive = chase_archive();
+    let server = FileServer::start(vec![(
+        "/96/1/CHASEDB1.zip".to_string(),
+        Route::WholeOnly(archive.clone()),
+    )]);
+    let harness = harness_for(&server);
+    let downloads = downloads_dir(&harness, "chase-db1");
+    std::fs::create_dir_all(&downloads).unwrap();
+    std::fs::write(downloads.join("CHASEDB1.zip.part"), vec![0xAB; 100]).unwrap();
+    let done = harness.run(&["data", "fetch", "chase-db1"]).expect_code(0);
+    assert_eq!(field(&done.stdout, "pairs"), "2");
+    assert_eq!(server.requests()[0].range.as_deref(), Some("bytes=100-"));
+    let kept = std::fs::read(downloads.join("CHASEDB1.zip")).unwrap();
+    assert_eq!(kept, archive, "the old part was dropped, not prepended");
 }

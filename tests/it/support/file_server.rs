@@ -17,6 +17,8 @@ use std::time::Duration;
 pub enum Route {
     /// 200 with the bytes, or 206 with the requested range.
     File(Vec<u8>),
+    /// 200 with the whole file, whatever `Range` asks for (a server without range support).
+    WholeOnly(Vec<u8>),
     /// This status, with a short text body.
     Status(u16),
     /// The first request gets the headers of the whole file but only `sent` bytes before the
@@ -146,6 +148,7 @@ fn answer(stream: TcpStream, shared: &Shared) {
     let mut stream = stream;
     let _ = match route {
         None => respond(&mut stream, 404, "Not Found", &[], b"no such file"),
+        Some(Route::WholeOnly(bytes)) => respond(&mut stream, 200, "OK", &[], &bytes),
         Some(Route::Status(status)) => {
             respond(&mut stream, status, "Scripted", &[], b"scripted error")
         }
