@@ -206,6 +206,27 @@ pub enum DataCommand {
     Import(ImportCommand),
     /// Check a dataset folder's layout and files, and summarise it.
     Check(DataCheckArgs),
+    /// Download one of the study's public datasets, verify it and convert it (without a
+    /// name: list them). Its licence is shown first.
+    Fetch(DataFetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataFetchArgs {
+    /// The dataset: bagls, brain-tumour, ham10000, uterine-myoma or chase-db1 (omit to list).
+    pub name: Option<String>,
+    /// The folder to create (default: `datasets/<name>` in the cache, where `harness train
+    /// --dataset <name>` finds it).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Download from this mirror instead of the publishers: it must serve each file at the
+    /// original URL's path (and query).
+    #[arg(long, env = "HARNESS_DATASET_MIRROR")]
+    pub base_url: Option<String>,
+    /// Accept a licence that forbids commercial use without being asked (needed where no
+    /// terminal can ask).
+    #[arg(long, alias = "accept-license")]
+    pub accept_licence: bool,
 }
 
 #[derive(Debug, Args)]

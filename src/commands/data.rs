@@ -7,16 +7,19 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{DataCheckArgs, DataCommand, DataSynthArgs, ImportArgs, ImportCommand};
+use crate::cli::{
+    DataCheckArgs, DataCommand, DataSynthArgs, GlobalArgs, ImportArgs, ImportCommand,
+};
 use crate::dataset::{self, Pair, CHASE_DB1};
 
 use super::EXIT_OK;
 
-pub fn data(command: &DataCommand) -> anyhow::Result<u8> {
+pub fn data(global: &GlobalArgs, command: &DataCommand) -> anyhow::Result<u8> {
     match command {
         DataCommand::Synth(args) => synth(args),
         DataCommand::Import(ImportCommand::ChaseDb1(args)) => import_chase(args),
         DataCommand::Check(args) => check(args),
+        DataCommand::Fetch(args) => super::fetch::fetch(global, args),
     }
 }
 
@@ -82,7 +85,7 @@ fn display_name(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
-fn print_summary(pairs: &[Pair]) -> anyhow::Result<()> {
+pub(crate) fn print_summary(pairs: &[Pair]) -> anyhow::Result<()> {
     let summary = dataset::summarise(pairs)?;
     println!("pairs: {}", summary.count);
     let (min, max) = (summary.min_size, summary.max_size);
@@ -102,7 +105,7 @@ fn print_summary(pairs: &[Pair]) -> anyhow::Result<()> {
 }
 
 /// A bar on stderr when it is a terminal; otherwise nothing at all.
-fn progress_bar(total: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress_bar(total: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

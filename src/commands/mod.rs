@@ -9,6 +9,7 @@
 mod data;
 mod diff;
 mod doctor;
+mod fetch;
 mod generate;
 mod llms;
 mod pipeline;
@@ -67,7 +68,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(ReportCommand::Dice(args)) => report_dice(&cli.global, &args),
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
-        Command::Data(command) => data(&command),
+        Command::Data(command) => data(&cli.global, &command),
         Command::Train(args) => train(&cli.global, &args),
         Command::Pipeline(args) => pipeline(&cli.global, &args),
         Command::Setup(args) => setup(&cli.global, &args),
@@ -89,6 +90,9 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
             || cause
                 .downcast_ref::<crate::dataset::DatasetError>()
                 .is_some_and(crate::dataset::DatasetError::is_user_error)
+            || cause
+                .downcast_ref::<crate::dataset::FetchError>()
+                .is_some_and(crate::dataset::FetchError::is_user_error)
             || matches!(
                 cause.downcast_ref::<crate::train::TrainError>(),
                 Some(crate::train::TrainError::NotSucceeded { .. })

@@ -11,8 +11,7 @@ use crate::transcript::read_transcript;
 
 use super::{isolation, target_for, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
 
-/// The folder inside the cache where named datasets live.
-const DATASETS_DIR: &str = "datasets";
+use super::fetch::DATASETS_DIR;
 const SPLITS_DIR: &str = "splits";
 
 pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
@@ -120,18 +119,28 @@ fn dataset(cache: &Path, args: &TrainArgs) -> anyhow::Result<(String, PathBuf)> 
             let dir = named.join("chase-db1");
             if !dir.is_dir() {
                 return Err(UserError(format!(
-                    "CHASE_DB1 is not imported yet: run `harness data import chase-db1 <CHASEDB1.zip or its folder> --out {}`",
+                    "CHASE_DB1 is not there yet: run `harness data fetch chase-db1`, or `harness data import chase-db1 <CHASEDB1.zip or its folder> --out {}`",
                     dir.display()
                 ))
                 .into());
             }
             Ok(("chase-db1".to_string(), dir))
         }
+        other if crate::dataset::find_dataset(other).is_some() => {
+            let dir = named.join(other);
+            if !dir.is_dir() {
+                return Err(UserError(format!(
+                    "{other} is not fetched yet: run `harness data fetch {other}`"
+                ))
+                .into());
+            }
+            Ok((other.to_string(), dir))
+        }
         other => {
             let dir = PathBuf::from(other);
             if !dir.is_dir() {
                 return Err(UserError(format!(
-                    "unknown dataset `{other}`: give synthetic-glottis, chase-db1, or a folder with images/ and masks/"
+                    "unknown dataset `{other}`: give synthetic-glottis, a dataset `harness data fetch` knows ({}), or a folder with images/ and masks/", crate::dataset::dataset_names()
                 ))
                 .into());
             }

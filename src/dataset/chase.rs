@@ -52,6 +52,29 @@ pub fn import_chase_db1_with_progress(
     out_dir: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<Pair>, DatasetError> {
+    let staging = Staging::new(out_dir)?;
+    let pairs = convert_chase(source, staging.dir(), progress)?;
+    let provenance = Provenance {
+        name: CHASE_DB1,
+        source: source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        count: pairs.len(),
+        image_channel: "green",
+        annotator: "1stHO",
+    };
+    write_json(&staging.dir().join(PROVENANCE_FILE), &provenance)?;
+    staging.finish(pairs)
+}
+
+/// Converts CHASE_DB1 from `source` (the zip archive or a folder) into pairs written under
+/// `dir`, a folder being staged (`harness data fetch chase-db1` uses it after downloading).
+pub(crate) fn convert_chase(
+    source: &Path,
+    dir: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Pair>, DatasetError> {
     let mut archive = Source::open(source)?;
     let files = archive.files();
 
@@ -82,7 +105,6 @@ pub fn import_chase_db1_with_progress(
         });
     }
 
-    let staging = Staging::new(out_dir)?;
     let total = images.len();
     let mut pairs = Vec::with_capacity(total);
     for (done, (stem, image_key)) in images.iter().enumerate() {
@@ -116,22 +138,10 @@ pub fn import_chase_db1_with_progress(
                 mask_height: mask.height(),
             });
         }
-        pairs.push(write_pair(staging.dir(), stem, &image, &mask)?);
+        pairs.push(write_pair(dir, stem, &image, &mask)?);
         progress(done + 1, total);
     }
-
-    let provenance = Provenance {
-        name: CHASE_DB1,
-        source: source
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        count: pairs.len(),
-        image_channel: "green",
-        annotator: "1stHO",
-    };
-    write_json(&staging.dir().join(PROVENANCE_FILE), &provenance)?;
-    staging.finish(pairs)
+    Ok(pairs)
 }
 
 /// `Image_01L` for `Image_01L.jpg` (any case of the extension); `None` for anything else.

@@ -3,6 +3,7 @@
 
 mod chase;
 mod error;
+mod fetch;
 mod glottis;
 mod layout;
 mod rng;
@@ -12,6 +13,10 @@ mod synth;
 
 pub use chase::{import_chase_db1, import_chase_db1_with_progress, CHASE_DB1};
 pub use error::DatasetError;
+pub use fetch::{
+    dataset_names, fetch, find_dataset, licence_notice, md5_hex, Dataset, FetchError, FetchEvent,
+    FetchOptions, Fetched, Licence, Mirror, DATASETS, MANIFEST_FILE, MIRROR_ENV,
+};
 pub use layout::{
     fingerprint, image_file_name, mask_file_name, read_gray, scan, summarise, Pair, Summary,
     IMAGES_DIR, MASKS_DIR, MASK_SUFFIX,

@@ -203,4 +203,4 @@ pub fn by_id(
 }
 
 /// The target `generate` uses when none is given.
-pub const DEFAULT_TARGET: &str = "rust-tiny";
+pub const DEFAULT_TARGET: &str = "rust-tch-unet";

@@ -69,7 +69,7 @@ fn a_full_disk_mid_run_keeps_what_was_written_and_the_run_can_be_resumed() {
     // and fails, which is recorded as that iteration's outcome or ends the run, both fine.
     let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
     command
-        .args(["generate", "--llm", FIXTURE])
+        .args(["generate", "--llm", FIXTURE, "--target", "rust-tiny"])
         .current_dir(harness.root())
         .env("HARNESS_RUNS_DIR", harness.runs_dir())
         .env("HARNESS_GENERATED_DIR", harness.generated_dir())

@@ -5,6 +5,7 @@ mod build_cache;
 mod crash;
 mod data;
 mod e2e;
+mod fetch;
 mod openai_client;
 mod sandbox_attacks;
 mod support;

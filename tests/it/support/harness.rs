@@ -70,6 +70,13 @@ impl Harness {
     pub fn run_with_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Finished {
         let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
         command.args(args);
+        // The scripted conversations are plain-Rust crates; the default target (the tch U-Net)
+        // is for the tests that say so.
+        if args.first() == Some(&"generate")
+            && !args.iter().any(|a| *a == "--target" || *a == "--resume")
+        {
+            command.args(["--target", "rust-tiny"]);
+        }
         // Without bubblewrap here, generated code runs unconfined rather than not at all.
         if super::sandbox().is_none() && !args.contains(&"--no-sandbox") {
             command.arg("--no-sandbox");

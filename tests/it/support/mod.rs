@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+pub mod file_server;
 pub mod harness;
 pub mod openai_server;
 

@@ -1,0 +1,80 @@
+//! File checksums: SHA-256 (the harness's identity for a file) and MD5 (what repositories
+//! publish), computed in one pass.
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::error::FetchError;
+use super::md5::Md5;
+use crate::dataset::layout::hex;
+
+/// A checksum a file is expected to have, and where that expectation comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expected {
+    pub(crate) algorithm: Algorithm,
+    /// Lowercase hex.
+    pub(crate) value: String,
+    /// Where the value comes from, for the manifest (`published by figshare`, ...).
+    pub(crate) origin: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Algorithm {
+    Sha256,
+    Md5,
+}
+
+impl Algorithm {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "SHA-256",
+            Algorithm::Md5 => "MD5",
+        }
+    }
+}
+
+/// Both digests of a file, in lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Digests {
+    pub(crate) sha256: String,
+    pub(crate) md5: String,
+    pub(crate) size: u64,
+}
+
+impl Digests {
+    pub(crate) fn get(&self, algorithm: Algorithm) -> &str {
+        match algorithm {
+            Algorithm::Sha256 => &self.sha256,
+            Algorithm::Md5 => &self.md5,
+        }
+    }
+}
+
+/// Reads `path` once and computes both digests.
+pub(crate) fn digest_file(path: &Path) -> Result<Digests, FetchError> {
+    let read_error = |source| FetchError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    let mut sha = Sha256::new();
+    let mut md5 = Md5::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(read_error)?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buffer[..n]);
+        md5.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok(Digests {
+        sha256: hex(&sha.finalize()),
+        md5: md5.hex(),
+        size,
+    })
+}
