@@ -9,17 +9,20 @@
 //! The shared target folder is warmed once by a trusted build of a small library; each round
 //! then builds a small crate that uses it: unconfined, straight into the folder (what
 //! `--no-sandbox` does), and sandboxed, through a fresh copy-on-write overlay (root only).
+//! With `HARNESS_TOOLCHAIN_TESTS=1`, a tiny `tch` crate is also built by the rust-tch-unet
+//! target against the real warm cache, sandboxed only: an unconfined build would write into it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::sandbox::{Isolation, Sandbox};
-use harness::target::{CargoBuild, RustTiny, SharedTarget, Target};
+use harness::target::{CargoBuild, RustTchUnet, RustTiny, SharedTarget, Target};
 use harness::transcript::read_transcript;
 use harness::workspace::Workspace;
 
 const ROUNDS: u32 = 15;
+const TCH_ROUNDS: u32 = 7;
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
@@ -89,6 +92,49 @@ fn main() {
         median(runs[1].clone()) - median(runs[0].clone())
     );
     shared_target(&sandbox);
+    tch_target(&sandbox);
+}
+
+/// Sandboxed warm builds of a tiny `tch` crate by the rust-tch-unet target, real cache.
+fn tch_target(sandbox: &Sandbox) {
+    if std::env::var("HARNESS_TOOLCHAIN_TESTS").ok().as_deref() != Some("1") {
+        println!("rust-tch-unet: not measured (set HARNESS_TOOLCHAIN_TESTS=1)");
+        return;
+    }
+    let cache = harness::toolchain::cache_dir_from_env(None).unwrap();
+    let progress = harness::toolchain::SetupProgress::hidden();
+    let toolchain = harness::toolchain::ensure(&cache, &progress).unwrap();
+    let target = RustTchUnet::new(toolchain, Isolation::Sandboxed(Box::new(sandbox.clone())));
+    let files = BTreeMap::from([
+        (
+            "Cargo.toml".to_string(),
+            "[package]\nname = \"unet_segmentation\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ntch = \"0.24\"\n".to_string(),
+        ),
+        (
+            "src/main.rs".to_string(),
+            "fn main() {\n    let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0]);\n    println!(\"{}\", t.sum(tch::Kind::Float).double_value(&[]));\n}\n".to_string(),
+        ),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = Workspace::reset(&dir.path().join("tch")).unwrap();
+    let mut builds = Vec::new();
+    for round in 0..=TCH_ROUNDS {
+        workspace
+            .write(&files, &target.build_files(&files))
+            .unwrap();
+        let started = Instant::now();
+        let build = target.build(&workspace, round);
+        assert!(build.program.is_some(), "{:?}", build.errors);
+        if round > 0 {
+            builds.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    println!("rust-tch-unet, a tiny tch crate against the real warm cache, median of {TCH_ROUNDS} rounds:");
+    println!(
+        "  {:<38}  warm build {:7.1} ms",
+        "sandboxed (copy-on-write overlay)",
+        median(builds)
+    );
 }
 
 /// A library worth reusing (a build script, some generic code), and a crate that uses it.
