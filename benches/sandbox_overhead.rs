@@ -8,7 +8,8 @@
 //!
 //! The shared target folder is warmed once by a trusted build of a small library; each round
 //! then builds a small crate that uses it: unconfined, straight into the folder (what
-//! `--no-sandbox` does), and sandboxed, through a fresh copy-on-write overlay (root only).
+//! `--no-sandbox` does), and sandboxed, through a copy-on-write overlay whose upper layer is
+//! the crate's own (kept between its builds, as its crate folder is; root only).
 //! With `HARNESS_TOOLCHAIN_TESTS=1`, a tiny `tch` crate is also built by the rust-tch-unet
 //! target against the real warm cache, sandboxed only: an unconfined build would write into it.
 

@@ -116,9 +116,9 @@ impl Sandbox {
         self
     }
 
-    /// Shows `base` at its own path, writable, but copy-on-write: each process writes into a
-    /// fresh layer of its own under `layers` (a harness folder the sandbox never sees), which
-    /// `run` hands back in `Confined::layer` and which is removed when dropped. `base` itself
+    /// Shows `base` at its own path, writable, but copy-on-write: a process writes into the
+    /// layer of its crate folder (the spec's working directory) under `layers`, a harness
+    /// folder the sandbox never sees; `run` hands it back in `Confined::layer`. `base` itself
     /// is never written. Needs root (see `overlay.rs`); the layer's growth counts against the
     /// disk limit. For the shared warm build cache of the tch target.
     pub fn copy_on_write(mut self, base: impl Into<PathBuf>, layers: impl Into<PathBuf>) -> Self {
@@ -209,7 +209,7 @@ impl Sandbox {
         let token = next_token();
         let layer = match (&self.copy_on_write, uid) {
             (None, _) => None,
-            (Some(cow), Some(uid)) => Some(Layer::create(cow, uid, &token)?),
+            (Some(cow), Some(uid)) => Some(Layer::open(cow, &crate_dir, uid)?),
             (Some(cow), None) => {
                 return Err(SandboxError::CopyOnWrite {
                     base: cow.base.clone(),

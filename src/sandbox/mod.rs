@@ -23,8 +23,8 @@
 //!
 //! A shared folder that builds must write to but never alter (the tch target's warm build
 //! cache) is shown copy-on-write: a kernel overlay per process, mounted by the harness in a
-//! private mount namespace, whose writes the harness reads back and then throws away
-//! (`overlay.rs`, `mount.rs`).
+//! private mount namespace, whose writes go to a layer of the crate folder's own, which the
+//! harness reads back and the crate's next build finds again (`overlay.rs`, `mount.rs`).
 //!
 //! `Isolation` is what targets hold: the sandbox, or `--no-sandbox`.
 

@@ -1,6 +1,6 @@
-//! A copy-on-write view of a shared folder (the tch target's warm build cache) for one
-//! sandboxed process: a kernel overlay whose lower layer is the shared folder and whose upper
-//! layer is a fresh folder of the harness's, thrown away afterwards.
+//! A copy-on-write view of a shared folder (the tch target's warm build cache) for sandboxed
+//! processes: a kernel overlay whose lower layer is the shared folder and whose upper layer is
+//! a folder of the harness's, one per crate folder.
 //!
 //! Bubblewrap 0.8 cannot make overlays, so the harness mounts one itself, as root, in a mount
 //! namespace of its own: a dedicated thread unshares its mount namespace (other threads keep
@@ -16,51 +16,65 @@
 //! lock file), and the overlay copies it up first. Should the overlay not be mounted, bubblewrap
 //! binds an empty folder instead, never the shared folder itself.
 //!
+//! Each crate folder has a layer of its own, kept between its builds: a build then sees the
+//! shared folder plus what the same crate's earlier builds wrote (its own units, rustc's
+//! incremental state), so a one-line fix rebuilds in seconds, as it would unconfined (measured
+//! on the reference U-Net: 5 s, against 24 s from a fresh layer). That widens no trust
+//! boundary: the crate folder itself already carries one iteration's writes to the next. No
+//! other crate's build ever sees the layer, and nothing is copied from it into the shared
+//! folder. A build that filled the disk, or whose overlay could not be mounted, has its layer
+//! discarded.
+//!
 //! The layer folder (`upper`, `work` and the two mount points) lies outside everything the
-//! sandbox is shown, and its growth counts against the phase's disk limit. What the process
-//! wrote is read from `upper` (never following a link it planted) until the `Layer` is dropped,
-//! which removes the folder.
+//! sandbox is shown, and its growth counts against the phase's disk limit. It is handed over to
+//! each build's fresh uid (links themselves, never their targets) and locked while in use. What
+//! a build wrote is read from `upper` (never following a link it planted). Layers of crate
+//! folders that no longer exist are removed.
 
+use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::exec::id_map_namespace;
+use crate::prompt::sha256_hex;
 
 use super::mount::{enter_private_mount_namespace, mount_overlay, MountError};
 use super::{tree, SandboxError};
 
-/// Which folder sandboxed processes see copy-on-write, and where their layers go.
+/// Which folder sandboxed processes see copy-on-write, and where the layers go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CopyOnWrite {
     /// The shared folder, shown at its own path.
     pub base: PathBuf,
-    /// The harness's folder for per-process layers, outside anything the sandbox shows.
+    /// The harness's folder for the crates' layers, outside anything the sandbox shows.
     pub layers: PathBuf,
 }
 
-/// What one sandboxed process wrote over the shared folder. Dropping it removes it.
+/// What a crate's sandboxed processes wrote over the shared folder; locked while held.
 #[derive(Debug)]
 pub struct Layer {
     dir: PathBuf,
     base: PathBuf,
     owner: u32,
+    /// Held (`flock`) as long as the layer is: one process at a time mounts it.
+    _lock: File,
 }
 
+/// The file in a layer folder naming the crate folder it belongs to.
+const CRATE_FILE: &str = "crate-folder";
+
 impl Layer {
-    /// A fresh, empty layer for a process that runs as `owner`, named after `token`. Layers
-    /// left behind by harness processes that are gone (a crash) are removed first.
-    pub(crate) fn create(
-        cow: &CopyOnWrite,
-        owner: u32,
-        token: &str,
-    ) -> Result<Layer, SandboxError> {
+    /// The layer of crate folder `krate`, for a process that runs as `owner`: made on first
+    /// use, then kept; waits while another process holds it. Layers of crate folders that are
+    /// gone are removed first.
+    pub(crate) fn open(cow: &CopyOnWrite, krate: &Path, owner: u32) -> Result<Layer, SandboxError> {
         let bad = |path: &Path, reason| SandboxError::Path {
             path: path.to_path_buf(),
             reason,
         };
-        if !cow.base.is_absolute()
-            || !std::fs::symlink_metadata(&cow.base).is_ok_and(|m| m.is_dir())
-        {
+        let is_dir = |path: &Path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir());
+        if !cow.base.is_absolute() || !is_dir(&cow.base) {
             return Err(bad(
                 &cow.base,
                 "a copy-on-write folder must be an existing absolute folder, not a link",
@@ -77,21 +91,27 @@ impl Layer {
             move |source| SandboxError::Prepare { path, source }
         };
         std::fs::create_dir_all(&cow.layers).map_err(prepare(&cow.layers))?;
-        remove_abandoned(&cow.layers);
-        let dir = cow.layers.join(token);
-        std::fs::create_dir(&dir).map_err(prepare(&dir))?;
+        remove_orphans(&cow.layers);
+        let key = &sha256_hex(krate.as_os_str().as_encoded_bytes())[..16];
+        let lock_path = cow.layers.join(format!("{key}.lock"));
+        let lock = lock_file(&lock_path, true)
+            .and_then(|lock| lock.ok_or_else(|| io::Error::other("the lock was not taken")))
+            .map_err(prepare(&lock_path))?;
         let layer = Layer {
-            dir,
+            dir: cow.layers.join(key),
             base: cow.base.clone(),
             owner,
+            _lock: lock,
         };
         for part in ["lower", "upper", "work", "merged"] {
             let path = layer.dir.join(part);
-            std::fs::create_dir(&path).map_err(prepare(&path))?;
+            std::fs::create_dir_all(&path).map_err(prepare(&path))?;
         }
-        // The overlay's root takes the upper layer's owner: the build may create files there.
-        std::os::unix::fs::lchown(layer.upper(), Some(owner), Some(owner))
-            .map_err(prepare(&layer.upper()))?;
+        let record = layer.dir.join(CRATE_FILE);
+        std::fs::write(&record, krate.as_os_str().as_encoded_bytes()).map_err(prepare(&record))?;
+        // The overlay's root and whatever earlier builds wrote go to the new uid: the build may
+        // create files anywhere and rewrite its own.
+        tree::hand_over(&layer.upper(), owner).map_err(prepare(&layer.upper()))?;
         Ok(layer)
     }
 
@@ -151,8 +171,8 @@ impl Layer {
     }
 
     /// At most `limit` bytes of the regular file at `path` (a path under the shared folder, as
-    /// the process saw it) that the process wrote. `Ok(None)` when it wrote no such file (the
-    /// shared folder's own copy, if any, does not count). Never follows a link.
+    /// the processes saw it) in the layer: written by this crate's builds. `Ok(None)` when they
+    /// wrote no such file (the shared folder's own copy does not count). Never follows a link.
     pub fn read(&self, path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
         let relative = path.strip_prefix(&self.base).map_err(|_| {
             io::Error::other(format!(
@@ -163,38 +183,60 @@ impl Layer {
         })?;
         tree::read_regular(&self.upper(), relative, limit)
     }
-}
 
-impl Drop for Layer {
-    fn drop(&mut self) {
-        // `remove_dir_all` removes links as links; the overlay's own `work/work` (mode 0) is
-        // no obstacle to root.
+    /// Removes the layer: the crate's next build sees the shared folder alone again.
+    pub fn discard(self) {
+        // `remove_dir_all` removes links as links; the overlay's `work/work` (mode 0) is no
+        // obstacle to root.
         if let Err(error) = std::fs::remove_dir_all(&self.dir) {
             tracing::warn!("could not remove the layer {}: {error}", self.dir.display());
         }
     }
 }
 
-/// Removes the layers whose harness process (the number before the first `_` of the name)
-/// is gone.
-fn remove_abandoned(layers: &Path) {
+/// Opens (creating) `path` and takes an exclusive `flock` on it; waits when `wait`, else gives
+/// `None` when another process holds it.
+fn lock_file(path: &Path, wait: bool) -> io::Result<Option<File>> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    let mode = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    // SAFETY: flock on a descriptor we own; released when the file is closed.
+    if unsafe { libc::flock(file.as_raw_fd(), mode) } != 0 {
+        let error = io::Error::last_os_error();
+        return match error.raw_os_error() {
+            Some(libc::EWOULDBLOCK) if !wait => Ok(None),
+            _ => Err(error),
+        };
+    }
+    Ok(Some(file))
+}
+
+/// Removes the layers (and their lock files) whose crate folder no longer exists, leaving any
+/// in use alone.
+fn remove_orphans(layers: &Path) {
+    use std::os::unix::ffi::OsStringExt;
     let Ok(entries) = std::fs::read_dir(layers) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.split('_').next())
-            .and_then(|p| p.parse::<libc::pid_t>().ok())
-        else {
+        let dir = entry.path();
+        let Ok(krate) = std::fs::read(dir.join(CRATE_FILE)) else {
             continue;
         };
-        // SAFETY: kill with signal 0 only checks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
-            let _ = std::fs::remove_dir_all(entry.path());
+        if Path::new(&std::ffi::OsString::from_vec(krate)).exists() {
+            continue;
+        }
+        let lock_path = dir.with_extension("lock");
+        if let Ok(Some(_held)) = lock_file(&lock_path, false) {
+            let _ = std::fs::remove_dir_all(&dir);
+            let _ = std::fs::remove_file(&lock_path);
         }
     }
 }
@@ -205,55 +247,80 @@ mod tests {
 
     fn cow(root: &Path) -> CopyOnWrite {
         std::fs::create_dir_all(root.join("base")).unwrap();
+        std::fs::create_dir_all(root.join("crate")).unwrap();
         CopyOnWrite {
             base: root.join("base"),
             layers: root.join("layers"),
         }
     }
 
+    fn uid(path: &Path) -> u32 {
+        std::os::unix::fs::MetadataExt::uid(&std::fs::symlink_metadata(path).unwrap())
+    }
+
+    /// Two distinct uids to hand layers over to: fresh ones as root, one's own otherwise.
+    fn owners() -> (u32, u32) {
+        // SAFETY: geteuid has no preconditions.
+        match unsafe { libc::geteuid() } {
+            0 => (1_600_000_777, 1_600_000_778),
+            own => (own, own),
+        }
+    }
+
     #[test]
-    fn a_layer_is_made_for_its_owner_and_removed_when_dropped() {
+    fn a_crate_keeps_its_layer_handed_to_each_new_owner_until_discarded() {
         let dir = tempfile::tempdir().unwrap();
         let cow = cow(dir.path());
-        // SAFETY: geteuid has no preconditions.
-        let owner = if unsafe { libc::geteuid() } == 0 {
-            1_600_000_777
-        } else {
-            // Without root only one's own uid can be given.
-            unsafe { libc::geteuid() }
-        };
-        let token = format!("{}_1_2", std::process::id());
-        let layer = Layer::create(&cow, owner, &token).unwrap();
+        let krate = dir.path().join("crate");
+        let (first, second) = owners();
+        let layer = Layer::open(&cow, &krate, first).unwrap();
         for part in ["lower", "upper", "work", "merged"] {
             assert!(layer.dir().join(part).is_dir(), "{part}");
         }
-        let upper = std::fs::metadata(layer.upper()).unwrap();
-        assert_eq!(std::os::unix::fs::MetadataExt::uid(&upper), owner);
-        std::fs::write(layer.upper().join("written"), "x").unwrap();
-        let read = layer.read(&cow.base.join("written"), 10).unwrap();
+        assert_eq!(uid(&layer.upper()), first);
+        std::fs::create_dir(layer.upper().join("debug")).unwrap();
+        std::fs::write(layer.upper().join("debug/written"), "x").unwrap();
+        let read = layer.read(&cow.base.join("debug/written"), 10).unwrap();
         assert_eq!(read.as_deref(), Some(&b"x"[..]));
         assert_eq!(layer.read(&cow.base.join("absent"), 10).unwrap(), None);
         assert!(layer.read(Path::new("/elsewhere/written"), 10).is_err());
         let path = layer.dir().to_path_buf();
         drop(layer);
+
+        // The same crate's next process finds it, handed over to its own uid.
+        let layer = Layer::open(&cow, &krate, second).unwrap();
+        assert_eq!(layer.dir(), path);
+        assert_eq!(uid(&layer.upper().join("debug/written")), second);
+        // Another crate gets a layer of its own.
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).unwrap();
+        let theirs = Layer::open(&cow, &other, first).unwrap();
+        assert_ne!(theirs.dir(), path);
+        assert_eq!(
+            theirs.read(&cow.base.join("debug/written"), 10).unwrap(),
+            None
+        );
+        layer.discard();
         assert!(!path.exists());
         assert!(cow.base.is_dir(), "the shared folder stays");
     }
 
     #[test]
-    fn layers_of_processes_that_are_gone_are_removed_and_no_others() {
+    fn layers_of_crate_folders_that_are_gone_are_removed_and_no_others() {
         let dir = tempfile::tempdir().unwrap();
         let cow = cow(dir.path());
-        let alive = cow.layers.join(format!("{}_0_0", std::process::id()));
-        // Far above any pid the kernel hands out (pid_max is at most 2^22).
-        let gone = cow.layers.join("99999999_0_0");
-        let other = cow.layers.join("not-a-layer");
-        for path in [&alive, &gone, &other] {
-            std::fs::create_dir_all(path.join("upper")).unwrap();
-        }
-        remove_abandoned(&cow.layers);
-        assert!(alive.exists() && other.exists());
-        assert!(!gone.exists());
+        let (owner, _) = owners();
+        let gone = dir.path().join("gone");
+        std::fs::create_dir(&gone).unwrap();
+        let kept = Layer::open(&cow, &dir.path().join("crate"), owner).unwrap();
+        let orphan = Layer::open(&cow, &gone, owner).unwrap();
+        let (kept_dir, orphan_dir) = (kept.dir().to_path_buf(), orphan.dir().to_path_buf());
+        drop((kept, orphan));
+        std::fs::remove_dir(&gone).unwrap();
+        remove_orphans(&cow.layers);
+        assert!(kept_dir.exists());
+        assert!(!orphan_dir.exists());
+        assert!(!orphan_dir.with_extension("lock").exists());
     }
 
     #[test]
@@ -261,7 +328,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cow = cow(dir.path());
         cow.layers = cow.base.join("layers");
-        let error = Layer::create(&cow, 0, "1_2_3").unwrap_err();
+        let error = Layer::open(&cow, &dir.path().join("crate"), 0).unwrap_err();
         assert!(error.to_string().contains("outside"), "{error}");
         assert!(!cow.layers.exists());
     }

@@ -29,8 +29,8 @@ pub struct Confined {
     /// Set when its writable folders grew past the phase's disk limit: by how many bytes they
     /// grew. The sandbox was killed when this was seen while it ran.
     pub disk_exceeded: Option<u64>,
-    /// What it wrote over the sandbox's copy-on-write folder, if it has one: readable until
-    /// dropped, then removed.
+    /// The layer of its crate folder over the sandbox's copy-on-write folder, if it has one:
+    /// what it (and the crate's earlier processes) wrote there. Locked until dropped.
     pub layer: Option<Layer>,
 }
 
@@ -76,6 +76,12 @@ impl Sandbox {
         drop(stop);
         wait_until_gone(prepared.uid, &token);
         let mut disk_exceeded = watch.join().unwrap_or(None);
+        if result.is_err() {
+            // A layer the overlay could not be mounted with is not trusted to work next time.
+            if let Some(layer) = prepared.layer.take() {
+                layer.discard();
+            }
+        }
         let output = result?.map_err(SandboxError::Exec)?;
         if disk_exceeded.is_none() {
             let grown = usage().saturating_sub(baseline);

@@ -11,10 +11,10 @@
 //! program is read from it and its copy written without following any link.
 //!
 //! A shared warm target folder (the tch target's) is shown to a sandboxed build copy-on-write:
-//! the build reuses every warm unit, writes only into a layer of its own, and the program is
-//! read back from that layer before it is thrown away. Nothing a build does reaches the shared
-//! folder or another crate's build. Unconfined (`--no-sandbox`), the build writes straight into
-//! the shared folder, as a trusted build would.
+//! the build reuses every warm unit, writes only into its crate's own layer (kept for the
+//! crate's next build, as its crate folder is), and the program is read back from that layer.
+//! Nothing a build does reaches the shared folder or another crate's build. Unconfined
+//! (`--no-sandbox`), the build writes straight into the shared folder, as a trusted build would.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -119,6 +119,9 @@ impl CargoBuild<'_> {
         if let Some(grown) = disk_exceeded {
             // Whatever the build wrote is suspect and big: the next build starts cold.
             discard_build_cache(root);
+            if let Some(layer) = layer {
+                layer.discard();
+            }
             let mut error = ErrorRecord::new(
                 Category::OtherCompile,
                 format!(
@@ -289,7 +292,7 @@ fn keep_copy(
     let bytes = match (in_shared, layer) {
         (true, Some(layer)) => layer.read(executable, u64::MAX)?.ok_or_else(|| {
             std::io::Error::other(format!(
-                "cargo reported the program at {}, but this build did not write it",
+                "cargo reported the program at {}, but it is not in the crate's own layer",
                 executable.display()
             ))
         })?,

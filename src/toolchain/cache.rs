@@ -98,8 +98,8 @@ impl CacheLayout {
         }
     }
 
-    /// Where sandboxed builds keep what they write over the shared target folder (one
-    /// copy-on-write layer each, removed after the build).
+    /// Where sandboxed builds keep what they write over the shared target folder: one
+    /// copy-on-write layer per crate folder, removed once that folder is gone.
     pub fn layers_dir(&self) -> PathBuf {
         self.root.join("layers")
     }

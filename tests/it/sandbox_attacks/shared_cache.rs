@@ -36,7 +36,7 @@ struct SharedCache {
     /// The library the warm build compiled (a path dependency of the crates below).
     lib: PathBuf,
     target: PathBuf,
-    /// Each test's layers go into a folder of their own below this one.
+    /// Where the crates' copy-on-write layers go (the cache's `layers/` for the tch target).
     layers: PathBuf,
     /// Where the crates of the tests go.
     crates: PathBuf,
@@ -99,8 +99,7 @@ impl SharedCache {
         Some(sandbox()?.read_only(&self.lib))
     }
 
-    /// Builds `files` as crate `name` into the shared folder, the way the tch target builds,
-    /// with layers in `self.layers(name)`.
+    /// Builds `files` as crate `name` into the shared folder, the way the tch target builds.
     fn build(&self, isolation: &Isolation, name: &str, files: &[(String, String)]) -> BuildOutcome {
         let workspace = Workspace::reset(&self.crates.join(name)).unwrap();
         let files = files.iter().cloned().collect();
@@ -111,18 +110,23 @@ impl SharedCache {
             isolation,
             shared_target: Some(SharedTarget {
                 dir: &self.target,
-                layers: &self.layers(name),
+                layers: &self.layers,
             }),
         }
         .run(&workspace, 1)
     }
 
-    fn layers(&self, name: &str) -> PathBuf {
-        self.layers.join(name)
-    }
-
-    fn layers_left(&self, name: &str) -> usize {
-        std::fs::read_dir(self.layers(name)).map_or(0, |entries| entries.count())
+    /// The layer folder of crate `name`, if it has one (it records its crate folder).
+    fn layer_of(&self, name: &str) -> Option<PathBuf> {
+        let krate = self.crates.join(name);
+        std::fs::read_dir(&self.layers)
+            .ok()?
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|dir| {
+                std::fs::read(dir.join("crate-folder"))
+                    .is_ok_and(|recorded| recorded == krate.as_os_str().as_encoded_bytes())
+            })
     }
 }
 
@@ -224,11 +228,9 @@ fn a_build_script_cannot_alter_the_shared_build_cache() {
         before,
         "the shared folder changed"
     );
-    assert_eq!(
-        cache.layers_left("tamper"),
-        0,
-        "the build's layer was removed"
-    );
+    // Its writes went to its own crate's layer, and stay there.
+    let layer = cache.layer_of("tamper").expect("the crate has a layer");
+    assert!(layer.join("upper/planted.txt").is_file());
 
     // A second crate still links against the original library, and the folder stays intact.
     let second = cache.build(&isolation, "second", &consumer("second"));
@@ -263,37 +265,48 @@ fn a_sandboxed_build_reuses_the_warm_units_and_writes_only_its_layer() {
         .arg("--message-format=json")
         .env("CARGO_TARGET_DIR", cache.target.to_string_lossy())
         .timeout(Duration::from_secs(300));
-    let confined = sandbox
-        .copy_on_write(&cache.target, cache.layers("reuse"))
-        .run(&spec, Phase::Build)
-        .unwrap();
-    assert!(confined.output.success(), "{:?}", confined.output);
-    let artifacts: Vec<serde_json::Value> = confined
-        .output
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|m: &serde_json::Value| m["reason"] == "compiler-artifact")
-        .collect();
-    let fresh = |name: &str| {
-        artifacts
-            .iter()
-            .find(|a| a["target"]["name"] == name)
-            .map(|a| a["fresh"] == true)
-    };
-    assert_eq!(fresh("warmlib"), Some(true), "the warm library is reused");
-    assert_eq!(fresh("reuse"), Some(false), "the new crate compiles");
-    let layer = confined.layer.expect("a copy-on-write build has a layer");
+    let sandbox = sandbox.copy_on_write(&cache.target, &cache.layers);
     let program = cache.target.join("debug/reuse");
-    assert!(layer.read(&program, 1 << 30).unwrap().is_some());
-    assert!(!program.exists(), "the program is in the layer only");
-    assert_eq!(cache.layers_left("reuse"), 1);
-    drop(layer);
-    assert_eq!(
-        cache.layers_left("reuse"),
-        0,
-        "dropping the layer removes it"
-    );
+    for round in 0..2 {
+        workspace
+            .write(&consumer("reuse").into_iter().collect(), &[])
+            .unwrap();
+        let confined = sandbox.run(&spec, Phase::Build).unwrap();
+        assert!(confined.output.success(), "{:?}", confined.output);
+        let artifacts: Vec<serde_json::Value> = confined
+            .output
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|m: &serde_json::Value| m["reason"] == "compiler-artifact")
+            .collect();
+        let fresh = |name: &str| {
+            artifacts
+                .iter()
+                .find(|a| a["target"]["name"] == name)
+                .map(|a| a["fresh"] == true)
+        };
+        assert_eq!(fresh("warmlib"), Some(true), "the warm library is reused");
+        assert_eq!(
+            fresh("reuse"),
+            Some(false),
+            "{round}: rewritten files compile"
+        );
+        let layer = confined.layer.expect("a copy-on-write build has a layer");
+        assert!(layer.read(&program, 1 << 30).unwrap().is_some());
+        assert!(
+            !program.exists(),
+            "the program is in the crate's layer only"
+        );
+        if round == 1 {
+            // The first build's incremental state is still there, in the crate's layer.
+            let dir = cache.layer_of("reuse").expect("the layer is kept");
+            let sessions = std::fs::read_dir(dir.join("upper/debug/incremental")).unwrap();
+            assert!(sessions.count() >= 1);
+            layer.discard();
+            assert_eq!(cache.layer_of("reuse"), None, "a discarded layer is gone");
+        }
+    }
     assert_eq!(tree_digest(&cache.target), before);
 }
 
@@ -325,7 +338,13 @@ fn a_shared_folder_that_cannot_be_overlaid_is_infrastructure_never_the_llms() {
     assert_eq!(error.category, Category::InfraSandbox, "{error:?}");
     assert!(error.message.contains("idmapped"), "{}", error.message);
     assert!(error.message.contains("--no-sandbox"), "{}", error.message);
-    assert_eq!(std::fs::read_dir(layers.path()).unwrap().count(), 0);
+    // The layer it could not mount with was discarded (its lock file stays, for the next one).
+    let left: Vec<_> = std::fs::read_dir(layers.path())
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().is_dir())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// `stat` of every entry below `root`, the change time included: any write to an inode, even
