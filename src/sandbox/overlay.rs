@@ -61,7 +61,8 @@ pub struct Layer {
     _lock: File,
 }
 
-/// The file in a layer folder naming the crate folder it belongs to.
+/// The file in a layer folder naming the crate folder it belongs to (its lock file, beside the
+/// folder, names it too, so that a lock left without its layer can be swept as well).
 const CRATE_FILE: &str = "crate-folder";
 
 impl Layer {
@@ -96,6 +97,12 @@ impl Layer {
         let lock_path = cow.layers.join(format!("{key}.lock"));
         let lock = lock_file(&lock_path, true)
             .and_then(|lock| lock.ok_or_else(|| io::Error::other("the lock was not taken")))
+            .and_then(|mut lock| {
+                use std::io::Write;
+                lock.set_len(0)?;
+                lock.write_all(krate.as_os_str().as_encoded_bytes())?;
+                Ok(lock)
+            })
             .map_err(prepare(&lock_path))?;
         let layer = Layer {
             dir: cow.layers.join(key),
@@ -226,16 +233,19 @@ fn remove_orphans(layers: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        let dir = entry.path();
-        let Ok(krate) = std::fs::read(dir.join(CRATE_FILE)) else {
-            continue;
-        };
-        if Path::new(&std::ffi::OsString::from_vec(krate)).exists() {
+        let lock_path = entry.path();
+        if lock_path.extension().is_none_or(|e| e != "lock") {
             continue;
         }
-        let lock_path = dir.with_extension("lock");
+        let krate = match std::fs::read(&lock_path) {
+            Ok(krate) if !krate.is_empty() => std::ffi::OsString::from_vec(krate),
+            _ => continue,
+        };
+        if Path::new(&krate).exists() {
+            continue;
+        }
         if let Ok(Some(_held)) = lock_file(&lock_path, false) {
-            let _ = std::fs::remove_dir_all(&dir);
+            let _ = std::fs::remove_dir_all(lock_path.with_extension(""));
             let _ = std::fs::remove_file(&lock_path);
         }
     }
@@ -317,10 +327,18 @@ mod tests {
         let (kept_dir, orphan_dir) = (kept.dir().to_path_buf(), orphan.dir().to_path_buf());
         drop((kept, orphan));
         std::fs::remove_dir(&gone).unwrap();
+        // A discarded layer leaves its lock file; it goes too once its crate folder is gone.
+        let discarded = dir.path().join("discarded");
+        std::fs::create_dir(&discarded).unwrap();
+        let layer = Layer::open(&cow, &discarded, owner).unwrap();
+        let discarded_lock = layer.dir().with_extension("lock");
+        layer.discard();
+        std::fs::remove_dir(&discarded).unwrap();
         remove_orphans(&cow.layers);
-        assert!(kept_dir.exists());
+        assert!(kept_dir.exists() && kept_dir.with_extension("lock").exists());
         assert!(!orphan_dir.exists());
         assert!(!orphan_dir.with_extension("lock").exists());
+        assert!(!discarded_lock.exists());
     }
 
     #[test]

@@ -436,4 +436,16 @@ fn the_real_warm_tch_cache_stays_intact_under_a_tampering_build() {
         .unwrap();
     assert_eq!(run.output.stdout, "sum 6\n", "{:?}", run.output);
     assert_eq!(inode_listing(&toolchain.target_dir), before);
+    // The two crates' layers go now rather than at the cache's next build. A lock file names
+    // its layer's crate folder.
+    for entry in std::fs::read_dir(toolchain.layers_dir()).unwrap().flatten() {
+        let lock = entry.path();
+        let recorded = std::fs::read(&lock).unwrap_or_default();
+        if lock.extension().is_some_and(|e| e == "lock")
+            && recorded.starts_with(dir.path().as_os_str().as_encoded_bytes())
+        {
+            std::fs::remove_dir_all(lock.with_extension("")).unwrap();
+            std::fs::remove_file(&lock).unwrap();
+        }
+    }
 }
