@@ -147,6 +147,11 @@ impl Drop for MemoryCgroup {
     }
 }
 
+/// Whether a memory limit can be enforced here: a cgroup made and removed again.
+pub fn memory_limit_available() -> Result<(), CgroupError> {
+    MemoryCgroup::create(u64::MAX >> 1).map(drop)
+}
+
 /// The folder of this process's memory cgroup, and the interface it is reached through.
 fn own_memory_cgroup() -> Option<(PathBuf, Version)> {
     let cgroups = fs::read_to_string("/proc/self/cgroup").ok()?;

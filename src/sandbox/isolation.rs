@@ -62,6 +62,7 @@ impl Isolation {
             Isolation::Unconfined => Ok(Confined {
                 output: run_process(spec).map_err(SandboxError::Exec)?,
                 disk_exceeded: None,
+                memory_exceeded: None,
                 layer: None,
             }),
         }

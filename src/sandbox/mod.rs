@@ -29,7 +29,6 @@
 //! `Isolation` is what targets hold: the sandbox, or `--no-sandbox`.
 
 mod bubblewrap;
-#[allow(dead_code)] // wired into the training phase next
 mod cgroup;
 mod detect;
 mod isolation;
@@ -42,6 +41,7 @@ mod tree;
 use std::path::PathBuf;
 
 pub use bubblewrap::Sandbox;
+pub use cgroup::memory_limit_available;
 pub use isolation::{Isolation, NO_SANDBOX_WARNING};
 pub use overlay::Layer;
 pub use policy::{Limits, Phase};

@@ -60,6 +60,9 @@ pub struct Limits {
     pub disk: u64,
     /// The size of each in-memory folder (`/tmp`, the home folder, `/dev/shm`), bytes.
     pub tmpfs: u64,
+    /// Memory of the whole process tree, bytes, through a cgroup made for it (`cgroup.rs`);
+    /// where the machine gives the harness none, not enforced, and said so once.
+    pub memory: Option<u64>,
 }
 
 impl Limits {
@@ -74,6 +77,7 @@ impl Limits {
                 open_files: Some(4096),
                 disk: 4 * GIB,
                 tmpfs: GIB,
+                memory: None,
             },
             Phase::Run => Limits {
                 address_space: Some(4 * GIB),
@@ -83,9 +87,10 @@ impl Limits {
                 open_files: Some(1024),
                 disk: GIB,
                 tmpfs: 256 * MIB,
+                memory: None,
             },
             Phase::Train => Limits {
-                // CUDA reserves terabytes of address space; memory needs a cgroup instead.
+                // CUDA reserves terabytes of address space: memory is held by a cgroup.
                 address_space: None,
                 cpu_seconds: Some(4 * 3600),
                 processes: Some(1024),
@@ -93,9 +98,19 @@ impl Limits {
                 open_files: Some(4096),
                 disk: 16 * GIB,
                 tmpfs: 4 * GIB,
+                // Three quarters of the machine: the harness and the system keep the rest.
+                memory: Some(physical_memory().map_or(16 * GIB, |total| total / 4 * 3)),
             },
         }
     }
+}
+
+/// The machine's memory, bytes (`MemTotal` of `/proc/meminfo`).
+fn physical_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 #[cfg(test)]
@@ -112,6 +127,9 @@ mod tests {
         );
         assert!(run.address_space < build.address_space);
         assert!(run.processes < build.processes);
-        assert_eq!(Limits::for_phase(Phase::Train).address_space, None);
+        let train = Limits::for_phase(Phase::Train);
+        assert_eq!(train.address_space, None);
+        let memory = train.memory.expect("training's memory is held by a cgroup");
+        assert!(memory < physical_memory().unwrap());
     }
 }

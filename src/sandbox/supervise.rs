@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::exec::{run_process, ProcessOutput, ProcessSpec};
 
 use super::bubblewrap::{NOT_FOUND_MARKER, READY_MARKER, TOKEN_PREFIX};
+use super::cgroup::MemoryCgroup;
 use super::overlay::Layer;
 use super::policy::Phase;
 use super::{tree, Sandbox, SandboxError};
@@ -29,6 +30,9 @@ pub struct Confined {
     /// Set when its writable folders grew past the phase's disk limit: by how many bytes they
     /// grew. The sandbox was killed when this was seen while it ran.
     pub disk_exceeded: Option<u64>,
+    /// Set when the kernel killed it for using more memory than the phase allows (the cgroup's
+    /// limit, in bytes).
+    pub memory_exceeded: Option<u64>,
     /// The layer of its crate folder over the sandbox's copy-on-write folder, if it has one:
     /// what it (and the crate's earlier processes) wrote there. Locked until dropped.
     pub layer: Option<Layer>,
@@ -41,6 +45,10 @@ impl Sandbox {
     pub fn run(&self, spec: &ProcessSpec, phase: Phase) -> Result<Confined, SandboxError> {
         let mut prepared = self.prepare(spec.clone(), phase)?;
         let quota = self.limits_for(phase).disk;
+        let cgroup = self.limits_for(phase).memory.and_then(memory_cgroup);
+        if let Some(cgroup) = &cgroup {
+            join(&mut prepared.spec, cgroup);
+        }
         let mut writable = prepared.writable.clone();
         writable.extend(prepared.layer.as_ref().map(|l| l.dir().to_path_buf()));
         let usage = move || -> u64 { writable.iter().map(|dir| tree::disk_usage(dir)).sum() };
@@ -95,12 +103,49 @@ impl Sandbox {
                 quota >> 20
             ));
         }
+        if let Some(cgroup) = &cgroup {
+            tracing::debug!(
+                "{phase}: the process tree's memory peak: {:?} bytes",
+                cgroup.peak_bytes()
+            );
+        }
+        let memory_exceeded = cgroup
+            .as_ref()
+            .filter(|cgroup| cgroup.oom_killed())
+            .map(MemoryCgroup::limit);
+        if let Some(limit) = memory_exceeded {
+            output.stderr.push_str(&format!(
+                "\nharness: out of memory: the kernel killed the program when its processes together used the sandbox's {} MiB\n",
+                limit >> 20
+            ));
+        }
         Ok(Confined {
             output,
             disk_exceeded,
+            memory_exceeded,
             layer: prepared.layer.take(),
         })
     }
+}
+
+/// A memory cgroup of `limit` bytes, or none (said once per process) where none can be made.
+fn memory_cgroup(limit: u64) -> Option<MemoryCgroup> {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    MemoryCgroup::create(limit)
+        .map_err(|error| {
+            SAID.call_once(|| {
+                eprintln!("warning: no memory limit for training: {error}");
+            })
+        })
+        .ok()
+}
+
+/// Makes `spec` join `cgroup` before it starts: everything it starts is counted from there.
+fn join(spec: &mut ProcessSpec, cgroup: &MemoryCgroup) {
+    let mut words = cgroup.join_command().into_iter().map(Into::into);
+    let program = std::mem::replace(&mut spec.program, words.next().unwrap_or_default());
+    let rest = std::mem::take(&mut spec.args);
+    spec.args = words.chain(std::iter::once(program)).chain(rest).collect();
 }
 
 /// Strips the ready marker, or turns its absence into the sandbox's error. Restores a death

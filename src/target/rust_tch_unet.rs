@@ -131,19 +131,21 @@ fn step(
         Ok(confined) => {
             let output = confined.output;
             let stderr = normalise(&output.stderr, &[(root, "")]);
-            let errors = match confined.disk_exceeded {
-                Some(grown) => {
-                    let mut error = ErrorRecord::new(
-                        Category::OutOfMemory,
-                        format!(
-                            "the program wrote {} MiB to disk, more than the sandbox allows (out of disk quota)",
-                            grown >> 20
-                        ),
-                    );
-                    error.rendered = Some(super::cargo::tail(&stderr, 40));
-                    vec![error]
-                }
-                None => classify_run(&output.exit, &stderr).into_iter().collect(),
+            let exceeded = |message: String| {
+                let mut error = ErrorRecord::new(Category::OutOfMemory, message);
+                error.rendered = Some(super::cargo::tail(&stderr, 40));
+                vec![error]
+            };
+            let errors = match (confined.disk_exceeded, confined.memory_exceeded) {
+                (Some(grown), _) => exceeded(format!(
+                    "the program wrote {} MiB to disk, more than the sandbox allows (out of disk quota)",
+                    grown >> 20
+                )),
+                (None, Some(limit)) => exceeded(format!(
+                    "the program used more than the sandbox's {} MiB of memory and was killed (out of memory)",
+                    limit >> 20
+                )),
+                (None, None) => classify_run(&output.exit, &stderr).into_iter().collect(),
             };
             TrainStep {
                 errors,

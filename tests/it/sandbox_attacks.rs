@@ -50,6 +50,16 @@ fn run_limits() -> Limits {
         open_files: Some(256),
         disk: 64 << 20,
         tmpfs: 16 << 20,
+        memory: None,
+    }
+}
+
+/// Training's limits in the suite: the memory of the whole tree held at 256 MiB by a cgroup.
+fn train_limits() -> Limits {
+    Limits {
+        memory: Some(256 << 20),
+        cpu_seconds: Some(60),
+        ..Limits::for_phase(Phase::Train)
     }
 }
 
@@ -74,7 +84,8 @@ fn sandbox() -> Option<Sandbox> {
     Some(
         sandbox
             .limits(Phase::Run, run_limits())
-            .limits(Phase::Build, build_limits()),
+            .limits(Phase::Build, build_limits())
+            .limits(Phase::Train, train_limits()),
     )
 }
 
@@ -215,6 +226,17 @@ impl Scene {
 
     /// Runs the attack program with `args` as a smoke run would be run.
     fn run(&self, sandbox: &Sandbox, args: &[&str], timeout: Duration) -> Confined {
+        self.run_as(Phase::Run, sandbox, args, timeout)
+    }
+
+    /// Runs the attack program with `args` as `phase`.
+    fn run_as(
+        &self,
+        phase: Phase,
+        sandbox: &Sandbox,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Confined {
         let spec = args
             .iter()
             .fold(
@@ -224,7 +246,7 @@ impl Scene {
             .timeout(timeout)
             .output_cap(1 << 20);
         sandbox
-            .run(&spec, Phase::Run)
+            .run(&spec, phase)
             .unwrap_or_else(|e| panic!("the sandbox starts: {e}"))
     }
 }
@@ -483,6 +505,38 @@ fn a_memory_bomb_stops_at_the_memory_limit() {
     );
     let record = classify_run(&run.output.exit, &run.output.stderr).expect("it failed");
     assert_eq!(record.category, Category::OutOfMemory, "{record:?}");
+}
+
+/// Training has no address-space limit (CUDA reserves terabytes of it): a cgroup holds the
+/// memory of the whole tree instead, and the kill is seen and named.
+#[test]
+fn a_memory_bomb_while_training_stops_at_the_cgroup_limit() {
+    let Some((sandbox, scene)) = Scene::with_program() else {
+        return;
+    };
+    if let Err(why) = harness::sandbox::memory_limit_available() {
+        eprintln!("skipped: this machine gives the harness no memory cgroup ({why})");
+        return;
+    }
+    let run = scene.run_as(
+        Phase::Train,
+        &sandbox,
+        &["memory", "64"],
+        Duration::from_secs(60),
+    );
+    let allocated = run
+        .output
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("ALLOCATED"))
+        .count();
+    assert!(allocated < 4, "{allocated} blocks of 64 MiB within 256 MiB");
+    assert_eq!(run.memory_exceeded, Some(256 << 20), "{:?}", run.output);
+    assert!(
+        run.output.stderr.contains("harness: out of memory"),
+        "{}",
+        run.output.stderr
+    );
 }
 
 #[test]
