@@ -53,7 +53,7 @@ elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv
 if [ "$quick" = 1 ]; then
     size=128 batch=8 steps=8 warmup=2
 else
-    size=256 batch=16 steps=20 warmup=3
+    size=256 batch=8 steps=6 warmup=2
 fi
 cores=$(nproc)
 
