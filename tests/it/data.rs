@@ -2,15 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::field;
 use crate::support::harness::Harness;
-
-/// The value of `key: value` on stdout.
-fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
-        .unwrap_or_else(|| panic!("no `{key}:` line in\n{stdout}"))
-}
 
 #[test]
 fn synth_writes_a_seeded_dataset_and_summarises_it() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use image::{GrayImage, ImageFormat, RgbImage};
 use sha2::{Digest, Sha256};
 
+use crate::support::field;
 use crate::support::file_server::{FileServer, Route};
 use crate::support::harness::{Finished, Harness};
 
@@ -126,13 +127,6 @@ fn gray(path: &Path) -> GrayImage {
     let image = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(image.color(), image::ColorType::L8, "{}", path.display());
     image.into_luma8()
-}
-
-fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
-        .unwrap_or_else(|| panic!("no `{key}:` line in\n{stdout}"))
 }
 
 #[test]

@@ -493,18 +493,22 @@ fn a_memory_bomb_stops_at_the_memory_limit() {
         return;
     };
     let run = scene.run(&sandbox, &["memory", "64"], Duration::from_secs(60));
-    let allocated = run
-        .output
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("ALLOCATED"))
-        .count();
+    let allocated = allocated_blocks(&run);
     assert!(
         allocated < 16,
         "{allocated} blocks of 64 MiB within a 1 GiB limit"
     );
     let record = classify_run(&run.output.exit, &run.output.stderr).expect("it failed");
     assert_eq!(record.category, Category::OutOfMemory, "{record:?}");
+}
+
+/// How many blocks the memory bomb reported allocated before it was stopped.
+fn allocated_blocks(run: &Confined) -> usize {
+    run.output
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("ALLOCATED"))
+        .count()
 }
 
 /// Training has no address-space limit (CUDA reserves terabytes of it): a cgroup holds the
@@ -524,12 +528,7 @@ fn a_memory_bomb_while_training_stops_at_the_cgroup_limit() {
         &["memory", "64"],
         Duration::from_secs(60),
     );
-    let allocated = run
-        .output
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("ALLOCATED"))
-        .count();
+    let allocated = allocated_blocks(&run);
     assert!(allocated < 4, "{allocated} blocks of 64 MiB within 256 MiB");
     assert_eq!(run.memory_exceeded, Some(256 << 20), "{:?}", run.output);
     assert!(
