@@ -115,3 +115,49 @@ fn import_refuses_what_is_not_chase_db1() {
     );
     assert!(!harness.root().join("out").exists());
 }
+
+/// Every file below `dir` with its bytes: what "changes nothing" is checked against.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_corrupt_png_or_an_empty_dataset_is_named_with_exit_code_2_and_nothing_changes() {
+    let harness = Harness::new();
+    let dir = harness.root().join("smoke");
+    harness::dataset::write_smoke_set(&dir).unwrap();
+    let image = dir.join("images/3.png");
+    let bytes = std::fs::read(&image).unwrap();
+    std::fs::write(&image, &bytes[..bytes.len() / 2]).unwrap();
+    let before = snapshot(&dir);
+    let corrupt = harness.run(&["data", "check", "smoke"]).expect_code(2);
+    assert!(corrupt.stderr.contains("3.png"), "{}", corrupt.stderr);
+    assert_eq!(snapshot(&dir), before, "the dataset was left as it was");
+
+    let empty = harness.root().join("empty");
+    std::fs::create_dir_all(empty.join("images")).unwrap();
+    std::fs::create_dir_all(empty.join("masks")).unwrap();
+    std::fs::write(empty.join("images/notes.txt"), b"not an image").unwrap();
+    let before = snapshot(&empty);
+    let refused = harness.run(&["data", "check", "empty"]).expect_code(2);
+    assert!(
+        refused.stderr.contains("no image/mask pairs in empty"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+    assert_eq!(snapshot(&empty), before);
+}
