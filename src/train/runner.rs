@@ -84,11 +84,26 @@ pub fn train_run(
     let trainer = target
         .trainer()
         .ok_or_else(|| TrainError::NoTrainer(target.id().to_string()))?;
-    let run_dir = transcript
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    // Every folder the program is given is absolute: it runs in its crate folder, and the
+    // sandbox binds only absolute folders.
+    let absolute = |path: &Path| {
+        std::path::absolute(path).map_err(|source| TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let parent = transcript.path.parent();
+    let run_dir = absolute(
+        parent
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )?;
+    let options = &TrainOptions {
+        dataset_dir: absolute(&options.dataset_dir)?,
+        splits_dir: absolute(&options.splits_dir)?,
+        work_dir: absolute(&options.work_dir)?,
+        ..options.clone()
+    };
 
     // The data and its held-out split, fixed by the data and the seed alone.
     progress("checking the dataset");

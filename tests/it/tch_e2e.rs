@@ -102,11 +102,17 @@ fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_thresho
     );
     assert!(categories[2].is_empty(), "{categories:?}");
 
+    // Relative folders, as a user's defaults are: the program and the sandbox get absolute ones.
+    let relative_run = run.strip_prefix(harness.root()).unwrap();
     let trained = harness
         .run(&[
             "train",
             "--run",
-            run.to_str().unwrap(),
+            relative_run.to_str().unwrap(),
+            "--runs-dir",
+            "harness-runs",
+            "--generated-dir",
+            "generated",
             "--dataset",
             "synthetic-glottis",
             "--synthetic-count",
