@@ -65,7 +65,7 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
         println!(
             "  the program's own test Dice: {reported:.3}{}",
             if event.dice_disagrees {
-                " (disagrees with the harness's by more than 0.05: check its Dice formula)"
+                " (differs from the harness's by more than 0.05; it scores its own test split of the training pool, not the held-out images, so look at its Dice formula before concluding)"
             } else {
                 ""
             }
