@@ -118,10 +118,11 @@ impl MemoryCgroup {
     /// Whether the kernel killed a process of this cgroup for going over the limit.
     pub fn oom_killed(&self) -> bool {
         match self.version {
-            // `oom_kill N` appeared in 4.13; older kernels only count failed charges.
-            Version::V1 => read_key(&self.dir.join("memory.oom_control"), "oom_kill")
-                .map(|n| n > 0)
-                .unwrap_or_else(|| read_number(&self.dir.join("memory.failcnt")) > Some(0)),
+            // `oom_kill N` appeared in 4.13. Failed charges (`memory.failcnt`) are no stand-in:
+            // page cache reclaimed at the limit counts there too, with nothing killed.
+            Version::V1 => {
+                read_key(&self.dir.join("memory.oom_control"), "oom_kill").is_some_and(|n| n > 0)
+            }
             Version::V2 => {
                 read_key(&self.dir.join("memory.events"), "oom_kill").is_some_and(|n| n > 0)
             }
@@ -269,7 +270,6 @@ mod tests {
             words[2],
             "echo 0 > '/cg/it'\\''s/cgroup.procs' && exec \"$@\""
         );
-        std::mem::forget(cgroup);
     }
 
     fn run_in(cgroup: &MemoryCgroup, script: &str) -> crate::exec::ProcessOutput {

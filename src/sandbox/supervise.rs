@@ -45,7 +45,10 @@ impl Sandbox {
     pub fn run(&self, spec: &ProcessSpec, phase: Phase) -> Result<Confined, SandboxError> {
         let mut prepared = self.prepare(spec.clone(), phase)?;
         let quota = self.limits_for(phase).disk;
-        let cgroup = self.limits_for(phase).memory.and_then(memory_cgroup);
+        let cgroup = self
+            .limits_for(phase)
+            .memory
+            .and_then(|limit| memory_cgroup(limit, phase));
         if let Some(cgroup) = &cgroup {
             join(&mut prepared.spec, cgroup);
         }
@@ -129,12 +132,12 @@ impl Sandbox {
 }
 
 /// A memory cgroup of `limit` bytes, or none (said once per process) where none can be made.
-fn memory_cgroup(limit: u64) -> Option<MemoryCgroup> {
+fn memory_cgroup(limit: u64, phase: Phase) -> Option<MemoryCgroup> {
     static SAID: std::sync::Once = std::sync::Once::new();
     MemoryCgroup::create(limit)
         .map_err(|error| {
             SAID.call_once(|| {
-                eprintln!("warning: no memory limit for training: {error}");
+                eprintln!("warning: no memory limit for sandboxed {phase} processes: {error}");
             })
         })
         .ok()
