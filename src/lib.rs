@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod dataset;
 pub mod diagnostics;
+pub mod error_chain;
 pub mod eval;
 pub mod exec;
 pub mod extract;

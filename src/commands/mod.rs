@@ -53,7 +53,7 @@ pub(crate) fn target_for(
 ) -> anyhow::Result<Box<dyn crate::target::Target>> {
     crate::target::by_id(id, global.cache_dir.as_deref(), isolation).map_err(|error| match error {
         crate::target::TargetError::Unknown { .. } | crate::target::TargetError::Sandbox { .. } => {
-            UserError(crate::session::error_chain(&error)).into()
+            UserError(crate::error_chain::error_chain(&error)).into()
         }
         other => anyhow::Error::from(other),
     })
@@ -109,7 +109,7 @@ pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
 /// says how to install it.
 pub(crate) fn isolation(global: &GlobalArgs) -> anyhow::Result<Isolation> {
     Isolation::choose(global.no_sandbox)
-        .map_err(|error| UserError(crate::session::error_chain(&error)).into())
+        .map_err(|error| UserError(crate::error_chain::error_chain(&error)).into())
 }
 
 /// The warning printed on every run whose generated code goes unconfined.

@@ -5,11 +5,14 @@
 //! non-streamed `POST {base_url}/chat/completions` per call and never retries: a failed call comes
 //! back as an error after exactly one request, and retrying is the caller's decision.
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_openai::config::OpenAIConfig;
 use async_openai::error::{ApiError, OpenAIError};
-use async_openai::middleware::ReqwestService;
+use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
@@ -19,7 +22,10 @@ use async_openai::Client;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, Reply, Role, Usage};
+use super::retry::parse_retry_after;
+use super::{
+    ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, Reply, Role, TransportKind, Usage,
+};
 
 /// How much of an unexpected body goes into an error message.
 const BODY_SNIPPET_CHARS: usize = 500;
@@ -36,6 +42,8 @@ pub struct OpenAiModel {
     request_timeout: Duration,
     client: Client<OpenAIConfig>,
     runtime: tokio::runtime::Runtime,
+    /// The `Retry-After` header of the latest answer, which async-openai's errors leave out.
+    retry_after: Arc<Mutex<Option<String>>>,
 }
 
 impl OpenAiModel {
@@ -83,22 +91,23 @@ impl OpenAiModel {
             .with_project_id("");
         // The client async-openai builds by default wraps reqwest in its `OpenAIRetryLayer`,
         // which resends 429s, 5xx answers and failed connections up to three times with
-        // backoff, sleeping for `Retry-After` seconds. Retrying belongs to the caller, so the
-        // requests go through the bare reqwest service instead, which sends each exactly once.
-        let client = Client::with_config(config).with_http_service(ReqwestService::default());
+        // backoff, sleeping for `Retry-After` seconds. Retrying belongs to the caller
+        // (`llm::retry`), so the requests go through a bare reqwest service instead, which sends
+        // each exactly once and notes the answer's `Retry-After`.
+        let tap = HeaderTap::default();
+        let retry_after = tap.retry_after.clone();
+        let client = Client::with_config(config).with_http_service(tap);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| LlmError::Transport {
-                base_url: base_url.clone(),
-                source: Box::new(source),
-            })?;
+            .map_err(|source| invalid_setup(&base_url, format!("no async runtime: {source}")))?;
         Ok(OpenAiModel {
             base_url,
             api_key,
             request_timeout,
             client,
             runtime,
+            retry_after,
         })
     }
 
@@ -117,6 +126,7 @@ impl OpenAiModel {
             Ok(Err(error)) => Err(self.map_error(error)),
             Err(_elapsed) => Err(LlmError::Transport {
                 base_url: self.base_url.clone(),
+                kind: TransportKind::Timeout,
                 source: Box::new(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!("no complete answer within {:?}", self.request_timeout),
@@ -137,7 +147,21 @@ impl OpenAiModel {
                     describe_api_error(&response.api_error)
                 };
                 let reason = status.canonical_reason().unwrap_or("");
-                self.api_error(format!("HTTP {} {reason}: {detail}", status.as_u16()))
+                let retry_after = self
+                    .retry_after
+                    .lock()
+                    .ok()
+                    .and_then(|value| value.clone())
+                    .and_then(|value| parse_retry_after(&value, SystemTime::now()));
+                LlmError::Api {
+                    base_url: self.base_url.clone(),
+                    status: Some(status.as_u16()),
+                    message: self.redact(format!(
+                        "HTTP {} {reason}: {detail}",
+                        status.as_u16()
+                    )),
+                    retry_after,
+                }
             }
             // A body that is not what we expect: either a success that is not a chat
             // completion, or an error in a shape async-openai does not know (OpenRouter's
@@ -147,21 +171,32 @@ impl OpenAiModel {
                     .ok()
                     .and_then(|v| error_message(&v))
                 {
-                    Some(message) => self.api_error(message),
+                    Some(message) => self.api_error(None, message),
                     None => self.bad_answer(format!(
                         "the body is neither a chat completion nor an error object ({error}): {}",
                         snippet(&body)
                     )),
                 }
             }
-            OpenAIError::Reqwest(source) => LlmError::Transport {
-                base_url: self.base_url.clone(),
-                source: Box::new(source),
-            },
+            OpenAIError::Reqwest(source) => {
+                let kind = if source.is_timeout() {
+                    TransportKind::Timeout
+                } else if source.is_connect() {
+                    TransportKind::Connect
+                } else {
+                    TransportKind::Dropped
+                };
+                LlmError::Transport {
+                    base_url: self.base_url.clone(),
+                    kind,
+                    source: Box::new(source),
+                }
+            }
             // Building the request or a middleware layer failed; either way nothing usable
             // came back from the network.
             other => LlmError::Transport {
                 base_url: self.base_url.clone(),
+                kind: TransportKind::Dropped,
                 source: Box::new(other),
             },
         }
@@ -172,7 +207,16 @@ impl OpenAiModel {
         if let Some(error) = &response.error {
             let message = error_message(&serde_json::json!({ "error": error }))
                 .unwrap_or_else(|| snippet(&error.to_string()));
-            return Err(self.api_error(format!("the answer carried an error: {message}")));
+            // A numeric code there is the upstream's HTTP status (OpenRouter).
+            let status = error
+                .get("code")
+                .and_then(Value::as_u64)
+                .and_then(|code| u16::try_from(code).ok())
+                .filter(|code| (400..600).contains(code));
+            return Err(self.api_error(
+                status,
+                format!("the answer carried an error: {message}"),
+            ));
         }
         let Some(choice) = response.choices.into_iter().next() else {
             return Err(self.bad_answer("the answer has no choices".to_owned()));
@@ -198,11 +242,8 @@ impl OpenAiModel {
         })
     }
 
-    fn api_error(&self, message: String) -> LlmError {
-        LlmError::Api {
-            base_url: self.base_url.clone(),
-            message: self.redact(message),
-        }
+    fn api_error(&self, status: Option<u16>, message: String) -> LlmError {
+        LlmError::api(&self.base_url, status, self.redact(message))
     }
 
     fn bad_answer(&self, detail: String) -> LlmError {
@@ -450,12 +491,50 @@ fn snippet(body: &str) -> String {
 }
 
 fn invalid_setup(base_url: &str, problem: String) -> LlmError {
-    LlmError::Transport {
+    LlmError::Setup {
         base_url: base_url.to_owned(),
-        source: Box::new(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            problem,
-        )),
+        problem,
+    }
+}
+
+type TapFuture =
+    Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send + 'static>>;
+
+/// The bare reqwest transport, one send per request, noting each answer's `Retry-After`.
+#[derive(Clone, Default)]
+struct HeaderTap {
+    client: reqwest::Client,
+    retry_after: Arc<Mutex<Option<String>>>,
+}
+
+impl tower::Service<HttpRequestFactory> for HeaderTap {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = TapFuture;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: HttpRequestFactory) -> Self::Future {
+        let client = self.client.clone();
+        let slot = self.retry_after.clone();
+        Box::pin(async move {
+            let request = request.build().await?;
+            let response = client.execute(request).await.map_err(OpenAIError::Reqwest)?;
+            let value = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            if let Ok(mut slot) = slot.lock() {
+                *slot = value;
+            }
+            Ok(response)
+        })
     }
 }
 

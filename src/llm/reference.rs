@@ -59,9 +59,9 @@ pub struct ReferenceModel;
 impl ChatModel for ReferenceModel {
     fn complete(&mut self, iteration: u32, _request: &ChatRequest) -> Result<Reply, LlmError> {
         if iteration > 1 {
-            return Err(LlmError::Api {
+            return Err(LlmError::Setup {
                 base_url: "reference".to_string(),
-                message: "the reference crate failed the harness's checks; it cannot answer feedback (fix reference/unet-tch)".to_string(),
+                problem: "the reference crate failed the harness's checks; it cannot answer feedback (fix reference/unet-tch)".to_string(),
             });
         }
         Ok(Reply {

@@ -114,10 +114,7 @@ impl ChatModel for ReplayModel {
         }
         match answer {
             Recorded::Reply(reply) => Ok(reply.clone()),
-            Recorded::Failed(message) => Err(LlmError::Api {
-                base_url: self.base_url.clone(),
-                message: message.clone(),
-            }),
+            Recorded::Failed(message) => Err(LlmError::api(&self.base_url, None, message.clone())),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::LlmSpec;
+use crate::error_chain::error_chain;
 use crate::extract::{extract_files, ExtractError};
 use crate::llm::{ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, ReplayDrift, Reply};
 use crate::prompt::{relevance_order, sha256_hex};
@@ -455,16 +456,4 @@ fn outcome_drift(expected: &[OutcomeEvent], now: &OutcomeEvent) -> Option<Replay
         what: "the outcome (build, run and checks)".to_string(),
         diff: crate::textdiff::unified(&show(recorded), "recorded", &show(Some(now)), "replay"),
     })
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

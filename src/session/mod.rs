@@ -4,7 +4,6 @@ mod fix_loop;
 mod provenance;
 mod resume;
 
-pub(crate) use fix_loop::error_chain;
 pub use fix_loop::{run_session, Phase, SessionConfig, SessionError, SessionSummary};
 pub use provenance::{harness_info, now_rfc3339, toolchain_info};
 pub use resume::resume_session;

@@ -23,7 +23,7 @@ use crate::diagnostics::{parse_cargo_build, Artifact};
 use crate::exec::ProcessSpec;
 use crate::prompt::sha256_hex;
 use crate::sandbox::{Isolation, Layer, Phase, SandboxError};
-use crate::session::error_chain;
+use crate::error_chain::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 

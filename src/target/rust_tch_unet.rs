@@ -20,7 +20,7 @@ use crate::diagnostics::{classify_run, normalise};
 use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
-use crate::session::error_chain;
+use crate::error_chain::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
 use crate::workspace::Workspace;

@@ -12,7 +12,7 @@ use crate::diagnostics::{classify_run, normalise};
 use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
-use crate::session::error_chain;
+use crate::error_chain::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 
