@@ -32,9 +32,9 @@ impl ChatModel for InstantModel {
             usage: Some(Usage {
                 input_tokens: 5000,
                 output_tokens: 5000,
+                ..Default::default()
             }),
-            model: None,
-            refusal: None,
+            ..Reply::default()
         })
     }
 }
@@ -130,6 +130,7 @@ fn session(dir: &Path, name: &str, iterations: u32) -> Duration {
         },
         replay_of: None,
         sandbox: None,
+        retry: Default::default(),
         expected_outcomes: None,
     };
     let mut model = InstantModel {

@@ -1,5 +1,6 @@
 //! The command line (clap derive). Parsing only; `commands` does the work.
 
+use crate::llm::retry::RetryPolicy;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -158,6 +159,50 @@ pub struct GenerateArgs {
     /// Seconds to wait for one model reply.
     #[arg(long, default_value_t = 900)]
     pub request_timeout: u64,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+}
+
+/// How failed model calls are retried (transient failures only; see `llm::retry`).
+#[derive(Debug, Clone, Args)]
+pub struct RetryArgs {
+    /// Attempts per model call in all, the first included.
+    #[arg(long, default_value_t = RetryPolicy::default().max_attempts, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+    /// The backoff's first ceiling in milliseconds; it doubles per attempt (full jitter).
+    #[arg(long, default_value_t = RetryPolicy::default().base.as_millis() as u64)]
+    pub retry_base_ms: u64,
+    /// The backoff's largest ceiling in milliseconds.
+    #[arg(long, default_value_t = RetryPolicy::default().cap.as_millis() as u64)]
+    pub retry_cap_ms: u64,
+    /// No wait is longer than this many milliseconds, whatever a server's Retry-After asks.
+    #[arg(long, default_value_t = RetryPolicy::default().max_wait.as_millis() as u64)]
+    pub retry_max_wait_ms: u64,
+}
+
+impl Default for RetryArgs {
+    fn default() -> Self {
+        let policy = RetryPolicy::default();
+        let millis = |d: std::time::Duration| d.as_millis() as u64;
+        RetryArgs {
+            max_attempts: policy.max_attempts,
+            retry_base_ms: millis(policy.base),
+            retry_cap_ms: millis(policy.cap),
+            retry_max_wait_ms: millis(policy.max_wait),
+        }
+    }
+}
+
+impl RetryArgs {
+    pub fn policy(&self) -> RetryPolicy {
+        use std::time::Duration;
+        RetryPolicy {
+            max_attempts: self.max_attempts,
+            base: Duration::from_millis(self.retry_base_ms),
+            cap: Duration::from_millis(self.retry_cap_ms),
+            max_wait: Duration::from_millis(self.retry_max_wait_ms),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,7 @@ use super::{isolation, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
 
 pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
     if let Some(run) = &args.resume {
-        return resume(global, run, args.request_timeout);
+        return resume(global, run, args);
     }
     // Everything that can be wrong with the input is checked before any work starts.
     let registry = Registry::load(global.registry.as_deref())?;
@@ -52,6 +52,7 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
         sandbox: Some(target.isolation_description()),
+        retry: args.retry.policy(),
         expected_outcomes: None,
     };
     warn_if_unconfined(target.as_ref());
@@ -62,7 +63,7 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
 }
 
 /// `generate --resume RUN`: the LLM, target and cap come from the transcript.
-fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Result<u8> {
+fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Result<u8> {
     let path = resolve_run(&global.runs_dir, run).map_err(UserError)?;
     let transcript = read_transcript(&path)?;
     if let Some(line) = transcript.partial_tail_line {
@@ -91,7 +92,7 @@ fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Resu
         ))
         .into());
     }
-    let mut model = client_for(&header.llm, request_timeout)?;
+    let mut model = client_for(&header.llm, args.request_timeout)?;
     let config = SessionConfig {
         run_id: header.run_id.clone(),
         target: target.as_ref(),
@@ -106,6 +107,7 @@ fn resume(global: &GlobalArgs, run: &Path, request_timeout: u64) -> anyhow::Resu
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
         sandbox: Some(target.isolation_description()),
+        retry: args.retry.policy(),
         expected_outcomes: None,
     };
     warn_if_unconfined(target.as_ref());

@@ -61,6 +61,7 @@ pub fn pipeline(global: &GlobalArgs, args: &PipelineArgs) -> anyhow::Result<u8> 
             model: None,
             base_url: None,
             request_timeout: 60,
+            retry: Default::default(),
         },
     )?);
     let new_run = existing_runs(&own.runs_dir)

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cli::{GlobalArgs, ReplayArgs};
+use crate::llm::retry::RetryPolicy;
 use crate::llm::ReplayModel;
 use crate::runs::find_transcripts;
 use crate::sandbox::Isolation;
@@ -117,6 +118,11 @@ fn replay_one(
         toolchain,
         replay_of: Some(header.run_id.clone()),
         sandbox: Some(target.isolation_description()),
+        // A recorded failure is replayed as it was: once, without waiting.
+        retry: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
         expected_outcomes: Some(recorded.outcomes().cloned().collect()),
     };
     warn_if_unconfined(target.as_ref());

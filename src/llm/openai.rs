@@ -156,10 +156,7 @@ impl OpenAiModel {
                 LlmError::Api {
                     base_url: self.base_url.clone(),
                     status: Some(status.as_u16()),
-                    message: self.redact(format!(
-                        "HTTP {} {reason}: {detail}",
-                        status.as_u16()
-                    )),
+                    message: self.redact(format!("HTTP {} {reason}: {detail}", status.as_u16())),
                     retry_after,
                 }
             }
@@ -213,10 +210,7 @@ impl OpenAiModel {
                 .and_then(Value::as_u64)
                 .and_then(|code| u16::try_from(code).ok())
                 .filter(|code| (400..600).contains(code));
-            return Err(self.api_error(
-                status,
-                format!("the answer carried an error: {message}"),
-            ));
+            return Err(self.api_error(status, format!("the answer carried an error: {message}")));
         }
         let Some(choice) = response.choices.into_iter().next() else {
             return Err(self.bad_answer("the answer has no choices".to_owned()));
@@ -233,12 +227,23 @@ impl OpenAiModel {
         Ok(Reply {
             text,
             finish_reason: finish_reason(choice.finish_reason),
+            cost_usd: response.usage.as_ref().and_then(|usage| usage.cost),
             usage: response.usage.map(|usage| Usage {
                 input_tokens: usage.prompt_tokens.unwrap_or(0),
                 output_tokens: usage.completion_tokens.unwrap_or(0),
+                cache_read_tokens: usage
+                    .prompt_tokens_details
+                    .and_then(|details| details.cached_tokens)
+                    .filter(|&tokens| tokens > 0),
+                cache_write_tokens: None,
+                reasoning_tokens: usage
+                    .completion_tokens_details
+                    .and_then(|details| details.reasoning_tokens)
+                    .filter(|&tokens| tokens > 0),
             }),
             model: response.model,
             refusal,
+            system_fingerprint: response.system_fingerprint,
         })
     }
 
@@ -356,6 +361,8 @@ struct WireResponse {
     #[serde(default)]
     model: Option<String>,
     #[serde(default)]
+    system_fingerprint: Option<String>,
+    #[serde(default)]
     choices: Vec<WireChoice>,
     #[serde(default)]
     usage: Option<WireUsage>,
@@ -387,6 +394,21 @@ struct WireUsage {
     prompt_tokens: Option<u64>,
     #[serde(default)]
     completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<WireTokenDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<WireTokenDetails>,
+    /// OpenRouter's cost of the call, in US dollars (credits).
+    #[serde(default)]
+    cost: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireTokenDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
 }
 
 /// The text of a message's content: a string, or the `text` parts of an array joined.
@@ -524,7 +546,10 @@ impl tower::Service<HttpRequestFactory> for HeaderTap {
         let slot = self.retry_after.clone();
         Box::pin(async move {
             let request = request.build().await?;
-            let response = client.execute(request).await.map_err(OpenAIError::Reqwest)?;
+            let response = client
+                .execute(request)
+                .await
+                .map_err(OpenAIError::Reqwest)?;
             let value = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)

@@ -5,7 +5,7 @@
 //! smoke-run, recorded and trained exactly like an LLM's crate: a known-good crate for tests and
 //! the baseline row of the tables (as nnU-Net was for the study).
 
-use super::{ChatModel, ChatRequest, FinishReason, LlmError, Reply};
+use super::{ChatModel, ChatRequest, LlmError, Reply};
 
 /// The reference crate's files, embedded at build time.
 pub const REFERENCE_FILES: &[(&str, &str)] = &[
@@ -66,10 +66,8 @@ impl ChatModel for ReferenceModel {
         }
         Ok(Reply {
             text: reference_reply(),
-            finish_reason: FinishReason::Stop,
-            usage: None,
             model: Some("reference".to_string()),
-            refusal: None,
+            ..Reply::default()
         })
     }
 }

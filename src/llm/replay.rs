@@ -76,13 +76,7 @@ impl ReplayModel {
                 Event::Reply(reply) => {
                     messages.push(ChatMessage::assistant(reply.text.clone()));
                     if let Some((iteration, request)) = pending.take() {
-                        let answer = Reply {
-                            text: reply.text.clone(),
-                            finish_reason: reply.finish_reason.clone(),
-                            usage: reply.usage,
-                            model: reply.model.clone(),
-                            refusal: reply.refusal.clone(),
-                        };
+                        let answer = reply.to_reply();
                         recorded.insert(iteration, (request, Recorded::Reply(answer)));
                     }
                 }

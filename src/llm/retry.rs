@@ -87,7 +87,9 @@ impl RetryPolicy {
         let doubling = 2u32.saturating_pow(attempt.saturating_sub(1).min(30));
         let ceiling = self.base.saturating_mul(doubling).min(self.cap);
         let jittered = ceiling.mul_f64(unit.clamp(0.0, 1.0));
-        jittered.max(retry_after.unwrap_or_default()).min(self.max_wait)
+        jittered
+            .max(retry_after.unwrap_or_default())
+            .min(self.max_wait)
     }
 }
 
@@ -203,7 +205,7 @@ pub fn is_timeout(error: &LlmError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::{ChatMessage, FinishReason, SamplingParams};
+    use crate::llm::{ChatMessage, SamplingParams};
     use std::cell::RefCell;
 
     fn api(status: u16) -> LlmError {
@@ -274,7 +276,10 @@ mod tests {
     fn retry_after_reads_seconds_and_http_dates() {
         let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(parse_retry_after("1", now), Some(Duration::from_secs(1)));
-        assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("1.5", now),
             Some(Duration::from_millis(1500))
@@ -303,10 +308,7 @@ mod tests {
     fn reply() -> Reply {
         Reply {
             text: "ok".into(),
-            finish_reason: FinishReason::Stop,
-            usage: None,
-            model: None,
-            refusal: None,
+            ..Reply::default()
         }
     }
 
@@ -386,16 +388,12 @@ mod tests {
         assert_eq!(seen[0].wait, None);
 
         let mut model = Scripted((0..3).map(|_| Err(api(500))).collect());
-        let gave_up = complete_with_retries::<()>(
-            &mut model,
-            1,
-            &request(),
-            &policy(),
-            &|_| {},
-            &mut |_| Ok(()),
-        )
-        .unwrap()
-        .unwrap_err();
+        let gave_up =
+            complete_with_retries::<()>(&mut model, 1, &request(), &policy(), &|_| {}, &mut |_| {
+                Ok(())
+            })
+            .unwrap()
+            .unwrap_err();
         assert_eq!((gave_up.attempts, gave_up.fault), (3, Fault::Transient));
     }
 

@@ -98,15 +98,31 @@ impl From<FinishReason> for String {
     }
 }
 
+impl Default for FinishReason {
+    /// A reply that says nothing about why it ended is taken as complete.
+    fn default() -> Self {
+        FinishReason::Stop
+    }
+}
+
 /// Token counts as the provider reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Input tokens read from the provider's prompt cache (part of `input_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_tokens: Option<u64>,
+    /// Input tokens written to the provider's prompt cache (Anthropic bills them apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_tokens: Option<u64>,
+    /// Output tokens spent on hidden reasoning (part of `output_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
 }
 
 /// A model's answer to one request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub text: String,
     pub finish_reason: FinishReason,
@@ -118,4 +134,11 @@ pub struct Reply {
     /// The model's refusal text, where the provider reports one separately.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// The provider's name for the backend configuration that served it (OpenAI's
+    /// `system_fingerprint`, Gemini's `modelVersion`), where it says one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    /// The cost in US dollars as the provider reported it (OpenRouter's `usage.cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }

@@ -35,10 +35,15 @@ fn others() -> Vec<Transcript> {
             usage: Some(Usage {
                 input_tokens: 1_000_000,
                 output_tokens: 10,
+                ..Default::default()
             }),
             latency_ms: 1,
             model: None,
             refusal: None,
+            system_fingerprint: None,
+            cost_usd: None,
+            attempts: 1,
+            identical_to: None,
         }),
         Event::Outcome(OutcomeEvent {
             iteration: 1,

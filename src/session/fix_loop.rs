@@ -11,14 +11,19 @@ use std::time::Instant;
 use crate::config::LlmSpec;
 use crate::error_chain::error_chain;
 use crate::extract::{extract_files, ExtractError};
-use crate::llm::{ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, ReplayDrift, Reply};
+use crate::llm::retry::{
+    advice, complete_with_retries, Answered, FailedAttempt, Fault, GaveUp, RetryPolicy,
+};
+use crate::llm::{
+    ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, ReplayDrift, Reply, Role,
+};
 use crate::prompt::{relevance_order, sha256_hex};
 use crate::target::Target;
 use crate::taxonomy::{Category, ErrorRecord, Tier};
 use crate::transcript::{
-    BuildEvent, EndEvent, EndStatus, Event, FileEntry, FilesEvent, HarnessInfo, Header,
-    ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, RunEvent, TargetInfo, ToolchainInfo,
-    TranscriptWriter, WriteError, FORMAT_VERSION,
+    AttemptEvent, BuildEvent, EndEvent, EndStatus, Event, FileEntry, FilesEvent, HarnessInfo,
+    Header, ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, RunEvent, TargetInfo,
+    ToolchainInfo, TranscriptWriter, WriteError, FORMAT_VERSION,
 };
 use crate::workspace::{Workspace, WorkspaceError};
 
@@ -56,6 +61,8 @@ pub struct SessionConfig<'a> {
     pub replay_of: Option<String>,
     /// How the target confines generated code (`Isolation::describe`), for the header.
     pub sandbox: Option<String>,
+    /// How model calls are retried (replay: one attempt, no waits).
+    pub retry: RetryPolicy,
     /// Replay only: the recorded verdict of each iteration. The session stops with a drift at
     /// the first iteration whose outcome differs.
     pub expected_outcomes: Option<Vec<OutcomeEvent>>,
@@ -220,34 +227,14 @@ pub(crate) fn drive(
                     new_messages: history[sent..].to_vec(),
                 }))?;
                 progress(iteration, Phase::WaitingForModel);
-                let asked = Instant::now();
-                let reply = match model.complete(iteration, &request) {
-                    Ok(reply) => reply,
-                    Err(LlmError::Drift(drift)) => {
-                        end(
-                            &mut writer,
-                            EndStatus::Aborted,
-                            iteration,
-                            Some("replay drift".into()),
-                        )?;
-                        return Err(SessionError::Drift(drift));
+                let reply = match ask(config, model, &mut writer, iteration, &request, &history)? {
+                    Asked::Reply(reply) => reply,
+                    Asked::Stop(error) => {
+                        let reason = error.to_string();
+                        end(&mut writer, EndStatus::Aborted, iteration, Some(reason))?;
+                        return Err(error);
                     }
-                    Err(error @ LlmError::MissingRecording { .. }) => {
-                        end(
-                            &mut writer,
-                            EndStatus::Aborted,
-                            iteration,
-                            Some(error.to_string()),
-                        )?;
-                        return Err(SessionError::MissingRecording(error));
-                    }
-                    Err(error) => {
-                        let message = error_chain(&error);
-                        writer.append(&Event::ModelError(ModelErrorEvent {
-                            iteration,
-                            message: message.clone(),
-                            latency_ms: asked.elapsed().as_millis() as u64,
-                        }))?;
+                    Asked::Failed(message) => {
                         return finish(
                             &mut writer,
                             EndStatus::Aborted,
@@ -257,15 +244,6 @@ pub(crate) fn drive(
                         );
                     }
                 };
-                writer.append(&Event::Reply(ReplyEvent {
-                    iteration,
-                    text: reply.text.clone(),
-                    finish_reason: reply.finish_reason.clone(),
-                    usage: reply.usage,
-                    latency_ms: asked.elapsed().as_millis() as u64,
-                    model: reply.model.clone(),
-                    refusal: reply.refusal.clone(),
-                }))?;
                 history.push(ChatMessage::assistant(reply.text.clone()));
                 // The reply event holds this message; the next request records only what follows it.
                 sent = history.len();
@@ -368,6 +346,106 @@ pub(crate) fn drive(
         outcomes,
         None,
     )
+}
+
+/// What asking the model came to.
+enum Asked {
+    Reply(Reply),
+    /// Replay drifted or has no recording: the session stops with this error.
+    Stop(SessionError),
+    /// The call failed for good (recorded as `model-error`); the run ends aborted, resumable.
+    Failed(String),
+}
+
+/// Sends `request` with retries, recording each retried attempt, then the reply or the final
+/// failure. Nothing here is charged to the LLM.
+fn ask(
+    config: &SessionConfig,
+    model: &mut dyn ChatModel,
+    writer: &mut TranscriptWriter,
+    iteration: u32,
+    request: &ChatRequest,
+    history: &[ChatMessage],
+) -> Result<Asked, SessionError> {
+    let asked = Instant::now();
+    let millis = |d: std::time::Duration| d.as_millis() as u64;
+    let answered = complete_with_retries(
+        model,
+        iteration,
+        request,
+        &config.retry,
+        &std::thread::sleep,
+        &mut |failed: &FailedAttempt| {
+            // The final failure is the `model-error` event; only retried attempts come here.
+            if failed.wait.is_none() {
+                return Ok(());
+            }
+            writer.append(&Event::Attempt(AttemptEvent {
+                iteration,
+                attempt: failed.attempt,
+                status: failed.status,
+                message: failed.message.clone(),
+                fault: failed.fault,
+                retry_after_ms: failed.retry_after.map(millis),
+                wait_ms: failed.wait.map(millis),
+                latency_ms: millis(failed.latency),
+            }))
+        },
+    )?;
+    let Answered { reply, attempts } = match answered {
+        Ok(answered) => answered,
+        Err(GaveUp { error, .. }) if matches!(error, LlmError::Drift(_)) => {
+            let LlmError::Drift(drift) = error else {
+                unreachable!()
+            };
+            return Ok(Asked::Stop(SessionError::Drift(drift)));
+        }
+        Err(GaveUp { error, .. }) if matches!(error, LlmError::MissingRecording { .. }) => {
+            return Ok(Asked::Stop(SessionError::MissingRecording(error)));
+        }
+        Err(GaveUp {
+            error,
+            attempts,
+            fault,
+        }) => {
+            let mut message = error_chain(&error);
+            if let Some(advice) = advice(&error, config.llm.api_key_env.as_deref()) {
+                message.push_str(&format!(" ({advice})"));
+            }
+            if fault == Fault::Transient {
+                message.push_str(&format!(" (gave up after {attempts} attempt(s))"));
+            }
+            writer.append(&Event::ModelError(ModelErrorEvent {
+                iteration,
+                message: message.clone(),
+                latency_ms: millis(asked.elapsed()),
+                status: error.status(),
+                fault: Some(fault),
+                attempts,
+            }))?;
+            return Ok(Asked::Failed(message));
+        }
+    };
+    // Which earlier iteration, if any, answered with exactly these bytes.
+    let identical_to = history
+        .iter()
+        .filter(|message| message.role == Role::Assistant)
+        .position(|message| message.content == reply.text)
+        .map(|index| index as u32 + 1);
+    writer.append(&Event::Reply(ReplyEvent {
+        iteration,
+        text: reply.text.clone(),
+        finish_reason: reply.finish_reason.clone(),
+        usage: reply.usage,
+        latency_ms: millis(asked.elapsed()),
+        model: reply.model.clone(),
+        refusal: reply.refusal.clone(),
+        system_fingerprint: reply.system_fingerprint.clone(),
+        cost_usd: reply.cost_usd,
+        attempts,
+        identical_to,
+    }))?;
+    Ok(Asked::Reply(reply))
 }
 
 /// Applies the reply's files to `files`; returns what was written, extraction notes and the

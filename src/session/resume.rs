@@ -57,16 +57,7 @@ pub fn resume_session(
                 earlier_ms += reply.latency_ms;
                 history.push(ChatMessage::assistant(reply.text.clone()));
                 sent = history.len();
-                replies.push((
-                    reply.iteration,
-                    Reply {
-                        text: reply.text.clone(),
-                        finish_reason: reply.finish_reason.clone(),
-                        usage: reply.usage,
-                        model: reply.model.clone(),
-                        refusal: reply.refusal.clone(),
-                    },
-                ));
+                replies.push((reply.iteration, reply.to_reply()));
             }
             Event::ModelError(error) => {
                 earlier_ms += error.latency_ms;

@@ -20,10 +20,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::diagnostics::{parse_cargo_build, Artifact};
+use crate::error_chain::error_chain;
 use crate::exec::ProcessSpec;
 use crate::prompt::sha256_hex;
 use crate::sandbox::{Isolation, Layer, Phase, SandboxError};
-use crate::error_chain::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 

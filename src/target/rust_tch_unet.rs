@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use std::collections::BTreeMap;
 
 use crate::diagnostics::{classify_run, normalise};
+use crate::error_chain::error_chain;
 use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
-use crate::error_chain::error_chain;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
 use crate::workspace::Workspace;

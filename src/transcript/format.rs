@@ -1,4 +1,4 @@
-//! The transcript format, version 1.
+//! The transcript format, version 2 (version 1 files read unchanged).
 //!
 //! A transcript is `harness-runs/<run-id>/transcript.yaml`: a YAML stream with one document per
 //! event. Every document starts with a `---` line and ends with a `...` line (YAML's explicit
@@ -21,11 +21,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LlmSpec;
-use crate::llm::{ChatMessage, FinishReason, SamplingParams, Usage};
+use crate::llm::retry::Fault;
+use crate::llm::{ChatMessage, FinishReason, Reply, SamplingParams, Usage};
 use crate::taxonomy::ErrorRecord;
 
 /// The format version this harness writes. It reads this version and every older one.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One document of the stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,7 @@ pub enum Event {
     Header(Box<Header>),
     Request(RequestEvent),
     Reply(ReplyEvent),
+    Attempt(AttemptEvent),
     ModelError(ModelErrorEvent),
     Files(FilesEvent),
     Build(BuildEvent),
@@ -118,14 +120,81 @@ pub struct ReplyEvent {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
+    /// See `Reply::system_fingerprint` (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    /// The cost the provider reported, in US dollars (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// How many attempts the call took; the failed ones are `attempt` events before this one
+    /// (format version 2; older transcripts read as 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub attempts: u32,
+    /// The earlier iteration whose reply had exactly the same text, if any (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identical_to: Option<u32>,
 }
 
-/// The model call failed (an infrastructure outcome; the run ends).
+fn one() -> u32 {
+    1
+}
+
+fn is_one(value: &u32) -> bool {
+    *value == 1
+}
+
+impl ReplyEvent {
+    /// The reply as the model gave it, for replay and resume.
+    pub fn to_reply(&self) -> Reply {
+        Reply {
+            text: self.text.clone(),
+            finish_reason: self.finish_reason.clone(),
+            usage: self.usage,
+            model: self.model.clone(),
+            refusal: self.refusal.clone(),
+            system_fingerprint: self.system_fingerprint.clone(),
+            cost_usd: self.cost_usd,
+        }
+    }
+}
+
+/// One failed attempt at a model call, recorded before the wait that follows it (format
+/// version 2). Never charged to the LLM: a transient failure is retried, a fatal one (or the
+/// last transient one) is followed by a `model-error` and the run ends as aborted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptEvent {
+    pub iteration: u32,
+    /// 1-based.
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub message: String,
+    pub fault: Fault,
+    /// What the server asked to wait (`Retry-After`), in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// The wait before the next attempt; absent when none followed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u64>,
+    pub latency_ms: u64,
+}
+
+/// The model call failed (an infrastructure outcome; the run ends, and `--resume` takes it up
+/// again).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelErrorEvent {
     pub iteration: u32,
     pub message: String,
     pub latency_ms: u64,
+    /// The HTTP status of the last attempt (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Whether retrying could help; absent in version 1 files (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// Attempts made in all (format version 2).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub attempts: u32,
 }
 
 /// A file by path, with its SHA-256 and, where recorded, its content.

@@ -9,9 +9,9 @@ mod reader;
 mod writer;
 
 pub use format::{
-    BuildEvent, DatasetRecord, DiceSummary, EndEvent, EndStatus, Event, FileEntry, FilesEvent,
-    HarnessInfo, Header, ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, ResumeEvent,
-    RunEvent, TargetInfo, ToolchainInfo, TrainingEvent, FORMAT_VERSION,
+    AttemptEvent, BuildEvent, DatasetRecord, DiceSummary, EndEvent, EndStatus, Event, FileEntry,
+    FilesEvent, HarnessInfo, Header, ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent,
+    ResumeEvent, RunEvent, TargetInfo, ToolchainInfo, TrainingEvent, FORMAT_VERSION,
 };
 #[cfg(test)]
 pub(crate) use reader::parse_transcript;

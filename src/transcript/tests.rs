@@ -56,10 +56,15 @@ fn events() -> Vec<Event> {
             usage: Some(Usage {
                 input_tokens: 10,
                 output_tokens: 20,
+                ..Default::default()
             }),
             latency_ms: 5,
             model: None,
             refusal: None,
+            system_fingerprint: None,
+            cost_usd: None,
+            attempts: 1,
+            identical_to: None,
         }),
         Event::Files(FilesEvent {
             iteration: 1,

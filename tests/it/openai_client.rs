@@ -164,9 +164,10 @@ fn reply_carries_text_finish_reason_usage_and_model() {
             usage: Some(Usage {
                 input_tokens: 120,
                 output_tokens: 34,
+                ..Default::default()
             }),
             model: Some("gpt-test-2025-01-01".to_owned()),
-            refusal: None,
+            ..Reply::default()
         }
     );
 }
