@@ -29,6 +29,8 @@ pub enum Category {
     Truncated,
     Refused,
     UnparseableFiles,
+    /// The reply's files leave out one the build cannot do without (the manifest, the program).
+    MissingFiles,
     // Compile tier.
     UnresolvedName,
     TypeMismatch,
@@ -58,11 +60,12 @@ pub enum Category {
 
 impl Category {
     /// Every category, in table column order.
-    pub const ALL: [Category; 26] = [
+    pub const ALL: [Category; 27] = [
         Category::NoCode,
         Category::Truncated,
         Category::Refused,
         Category::UnparseableFiles,
+        Category::MissingFiles,
         Category::UnresolvedName,
         Category::TypeMismatch,
         Category::TraitBound,
@@ -91,7 +94,7 @@ impl Category {
     pub fn tier(self) -> Tier {
         use Category::*;
         match self {
-            NoCode | Truncated | Refused | UnparseableFiles => Tier::Reply,
+            NoCode | Truncated | Refused | UnparseableFiles | MissingFiles => Tier::Reply,
             UnresolvedName | TypeMismatch | TraitBound | ApiMisuse | BorrowOwnership | Lifetime
             | Syntax | Dependency | OtherCompile => Tier::Compile,
             TensorShape | DeviceDtype | DataIo | PanicOther | Timeout | OutOfMemory
@@ -108,6 +111,7 @@ impl Category {
             Truncated => "truncated",
             Refused => "refused",
             UnparseableFiles => "unparseable-files",
+            MissingFiles => "missing-files",
             UnresolvedName => "unresolved-name",
             TypeMismatch => "type-mismatch",
             TraitBound => "trait-bound",

@@ -73,6 +73,8 @@ pub struct ExtractedFile {
     pub path: String,
     /// The block's lines, each ending with `\n`.
     pub content: String,
+    /// The block named no file; its path was inferred by a fallback (see the notes).
+    pub guessed: bool,
 }
 
 /// What extraction found: the files, plus human-readable notes on what was skipped or guessed
@@ -763,10 +765,11 @@ fn assign_targets(lines: &[&str], blocks: &[Block<'_>], expected: &[&str]) -> Ve
         })
         .collect();
 
-    // A Cargo manifest is unmistakable even without a label.
+    // A Cargo manifest is unmistakable even without a label, and even in a fence mislabelled
+    // `rust` (small models do that).
     for (block, target) in blocks.iter().zip(targets.iter_mut()) {
-        let is_manifest = (block.lang == "toml" || is_generic(&block.lang))
-            && block.body.iter().any(|l| l.trim() == "[package]");
+        let is_manifest = (block.lang == "toml" || is_generic(&block.lang) || is_rust(&block.lang))
+            && looks_like_manifest(&block.body);
         if target.is_some() || !is_manifest || !expected.contains(&"Cargo.toml") {
             continue;
         }
@@ -785,6 +788,36 @@ fn assign_targets(lines: &[&str], blocks: &[Block<'_>], expected: &[&str]) -> Ve
             }
         });
     }
+
+    // A lone unnamed program with `fn main` is the crate's `src/main.rs`.
+    let unnamed_mains: Vec<usize> = blocks
+        .iter()
+        .zip(&targets)
+        .filter(|(block, target)| {
+            target.is_none()
+                && (is_rust(&block.lang) || is_generic(&block.lang))
+                && has_main(&block.body)
+        })
+        .map(|(block, _)| block.number - 1)
+        .collect();
+    if let [index] = unnamed_mains.as_slice() {
+        if expected.contains(&"src/main.rs") && !named.contains("src/main.rs") {
+            targets[*index] = Some(Target::Guessed {
+                path: "src/main.rs".to_owned(),
+                note: format!(
+                    "{} names no file; it has `fn main`, so it was taken as src/main.rs",
+                    blocks[*index].describe()
+                ),
+            });
+        }
+    }
+    let named: HashSet<String> = named
+        .into_iter()
+        .chain(targets.iter().filter_map(|t| match t {
+            Some(Target::Guessed { path, .. }) => Some(path.clone()),
+            _ => None,
+        }))
+        .collect();
 
     // One Rust block without a name and one Rust file nobody provides: they go together.
     let unnamed_rust: Vec<usize> = blocks
@@ -822,6 +855,25 @@ fn assign_targets(lines: &[&str], blocks: &[Block<'_>], expected: &[&str]) -> Ve
         }
     }
     targets
+}
+
+/// A `[package]` table and nothing that looks like Rust items: a manifest, whatever the fence says.
+fn looks_like_manifest(body: &[&str]) -> bool {
+    body.iter().any(|line| line.trim() == "[package]")
+        && !body.iter().any(|line| {
+            let line = line.trim_start();
+            ["fn ", "use ", "mod ", "pub ", "struct ", "impl "]
+                .iter()
+                .any(|item| line.starts_with(item))
+        })
+}
+
+/// A `fn main` at the start of a line (a program, not a library file).
+fn has_main(body: &[&str]) -> bool {
+    body.iter().any(|line| {
+        let line = line.trim_start();
+        line.starts_with("fn main(") || line.starts_with("async fn main(")
+    })
 }
 
 fn collect_files(
@@ -884,6 +936,7 @@ fn collect_files(
                     block.number
                 ));
                 files[*index].content = content;
+                files[*index].guessed = matches!(target, Some(Target::Guessed { .. }));
                 *previous = block.number;
             }
             None => {
@@ -891,6 +944,7 @@ fn collect_files(
                 files.push(ExtractedFile {
                     path: path.clone(),
                     content,
+                    guessed: matches!(target, Some(Target::Guessed { .. })),
                 });
             }
         }

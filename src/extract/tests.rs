@@ -719,9 +719,10 @@ fn a_toml_snippet_without_package_is_not_a_manifest() {
 
 #[test]
 fn the_only_unnamed_rust_block_becomes_the_only_unclaimed_rust_file() {
-    let reply = "```rust src/model.rs\nstruct M;\n```\n```rust\nfn main() {}\n```\n";
+    let reply = "```rust src/main.rs\nfn main() {}\n```\n```rust\nstruct M;\n```\n";
     let extraction = extract(reply, &["Cargo.toml", "src/main.rs", "src/model.rs"]);
-    assert_eq!(paths(&extraction), ["src/model.rs", "src/main.rs"]);
+    assert_eq!(paths(&extraction), ["src/main.rs", "src/model.rs"]);
+    assert!(extraction.files[1].guessed && !extraction.files[0].guessed);
     assert!(
         notes_mention(&extraction, "the only expected Rust file"),
         "{:?}",
@@ -789,4 +790,31 @@ fn a_large_reply_is_extracted_whole() {
     assert_eq!(extraction.files.len(), 500);
     assert_eq!(extraction.files[499].path, "src/m499.rs");
     assert!(extraction.notes.is_empty());
+}
+
+/// Qwen2.5-Coder 1.5B's layout: unnamed fences, the manifest in one labelled `rust`.
+#[test]
+fn a_manifest_in_a_rust_fence_and_a_lone_main_are_inferred_and_marked() {
+    let reply = "Here is the crate.\n\n```rust\n[package]\nname = \"unet\"\nversion = \"0.1.0\"\n\n[dependencies]\ntch = \"0.24\"\n```\n\n```rust\nuse tch::nn;\n\nfn main() {\n    println!(\"hi\");\n}\n```\n";
+    let expected = [
+        "Cargo.toml",
+        "src/main.rs",
+        "src/dataset.rs",
+        "src/model.rs",
+        "src/train.rs",
+    ];
+    let extraction = extract(reply, &expected);
+    assert_eq!(paths(&extraction), ["Cargo.toml", "src/main.rs"]);
+    assert!(extraction.files.iter().all(|file| file.guessed));
+    assert!(notes_mention(&extraction, "taken as Cargo.toml"));
+    assert!(notes_mention(&extraction, "it has `fn main`"));
+}
+
+#[test]
+fn rust_code_with_a_package_line_in_a_string_is_not_a_manifest_and_two_mains_stay_unnamed() {
+    let reply = "```rust\nfn main() {\n    let s = \"\n[package]\n\";\n}\n```\n```rust\nfn main() {}\n```\n";
+    assert!(matches!(
+        extract_files(reply, &["Cargo.toml", "src/main.rs", "src/model.rs"]),
+        Err(ExtractError::UnparseableFiles { .. })
+    ));
 }

@@ -252,7 +252,13 @@ pub(crate) fn drive(
         };
 
         // 2. Turn the reply into files.
-        let (written, notes, mut errors) = apply_reply(&reply, target.expected_files(), &mut files);
+        let (written, notes, mut errors) = apply_reply(&reply, target, &mut files);
+        let inferred = written
+            .iter()
+            .filter(|entry| entry.1)
+            .map(|entry| entry.0.path.clone())
+            .collect();
+        let written: Vec<FileEntry> = written.into_iter().map(|entry| entry.0).collect();
         let kept = files
             .iter()
             .filter(|(path, _)| !written.iter().any(|w: &FileEntry| &w.path == *path))
@@ -267,6 +273,7 @@ pub(crate) fn drive(
             written,
             kept,
             notes,
+            inferred,
         }))?;
 
         // 3. Build and run.
@@ -448,13 +455,14 @@ fn ask(
     Ok(Asked::Reply(reply))
 }
 
-/// Applies the reply's files to `files`; returns what was written, extraction notes and the
-/// reply-tier errors (truncated, refused, no code, unparseable).
+/// Applies the reply's files to `files`; returns what was written (each with whether its path
+/// was inferred), extraction notes and the reply-tier errors (truncated, refused, no code,
+/// unparseable, missing files).
 fn apply_reply(
     reply: &Reply,
-    expected: &[&str],
+    target: &dyn Target,
     files: &mut BTreeMap<String, String>,
-) -> (Vec<FileEntry>, Vec<String>, Vec<ErrorRecord>) {
+) -> (Vec<(FileEntry, bool)>, Vec<String>, Vec<ErrorRecord>) {
     let reply_error = |category, message: &str| {
         let mut error = ErrorRecord::new(category, message);
         error.rendered = Some(message.to_string());
@@ -476,7 +484,7 @@ fn apply_reply(
             vec![reply_error(Category::Truncated, message)],
         );
     }
-    match extract_files(&reply.text, expected) {
+    match extract_files(&reply.text, target.expected_files()) {
         Ok(extraction) => {
             let written = extraction
                 .files
@@ -488,10 +496,11 @@ fn apply_reply(
                         content: Some(file.content.clone()),
                     };
                     files.insert(file.path, file.content);
-                    entry
+                    (entry, file.guessed)
                 })
                 .collect();
-            (written, extraction.notes, Vec::new())
+            let errors = missing_files(target, files).into_iter().collect();
+            (written, extraction.notes, errors)
         }
         Err(ExtractError::NoCode) => (
             Vec::new(),
@@ -515,6 +524,36 @@ fn apply_reply(
             (Vec::new(), notes, vec![error])
         }
     }
+}
+
+/// The `missing-files` error when the crate so far lacks a file every build needs.
+fn missing_files(target: &dyn Target, files: &BTreeMap<String, String>) -> Option<ErrorRecord> {
+    let missing: Vec<&str> = target
+        .required_files()
+        .iter()
+        .copied()
+        .filter(|path| !files.contains_key(*path))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let quoted = |paths: &[&str]| {
+        paths
+            .iter()
+            .map(|path| format!("`{path}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let message = format!(
+        "the reply does not give {}, without which the crate cannot be built",
+        quoted(&missing)
+    );
+    let mut error = ErrorRecord::new(Category::MissingFiles, message.clone());
+    error.rendered = Some(format!(
+        "{message}. The crate's files are {}; give each in full in its own fenced code block whose info string names its path.",
+        quoted(target.expected_files())
+    ));
+    Some(error)
 }
 
 /// The difference between the recorded verdict of an iteration and the replayed one.

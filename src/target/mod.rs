@@ -57,6 +57,11 @@ pub trait Target: Send + Sync {
     fn templates(&self) -> &Templates;
     /// The files the prompt asks for, relative to the crate root.
     fn expected_files(&self) -> &[&'static str];
+    /// The files no build can do without: a reply (with the files kept from earlier ones) that
+    /// lacks one is a `missing-files` error of the reply, never a compile error.
+    fn required_files(&self) -> &[&'static str] {
+        &["Cargo.toml", "src/main.rs"]
+    }
     /// Files the harness writes into the crate after the reply's, which the reply cannot change.
     fn owned_files(&self) -> Vec<(String, String)>;
     /// What the harness writes over the reply's files before a build: the owned files, and any

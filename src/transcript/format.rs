@@ -217,6 +217,10 @@ pub struct FilesEvent {
     /// What extraction skipped or guessed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Files of `written` whose block named no path: a fallback inferred it (format version 2).
+    /// A table counts these rounds apart, as format failures the harness repaired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inferred: Vec<String>,
 }
 
 /// The build of this iteration's crate.

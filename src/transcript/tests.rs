@@ -75,6 +75,7 @@ fn events() -> Vec<Event> {
             }],
             kept: vec![],
             notes: vec![],
+            inferred: vec![],
         }),
         Event::Outcome(OutcomeEvent {
             iteration: 1,
