@@ -130,6 +130,7 @@ fn session(dir: &Path, name: &str, iterations: u32) -> Duration {
         },
         replay_of: None,
         sandbox: None,
+        server: None,
         retry: Default::default(),
         expected_outcomes: None,
     };

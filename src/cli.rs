@@ -134,12 +134,18 @@ pub struct DoctorArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// The registry id of the LLM (see `harness llms`).
-    #[arg(long, required_unless_present = "resume")]
-    pub llm: Option<String>,
-    /// Finish an interrupted run (a run folder, its transcript, or a run id), reusing every
-    /// reply it recorded; the LLM, target and cap come from its transcript.
-    #[arg(long, conflicts_with_all = ["llm", "target", "max_iterations", "repeat", "model", "base_url"])]
+    /// Registry ids of the LLMs, comma-separated (see `harness llms`).
+    #[arg(long, value_delimiter = ',', required_unless_present_any = ["resume", "all", "cohort"])]
+    pub llm: Vec<String>,
+    /// Every LLM of the study's cohorts in the registry (not fixtures, the reference or `local`).
+    #[arg(long, conflicts_with_all = ["llm", "cohort"])]
+    pub all: bool,
+    /// Every LLM of this cohort in the registry (`2024`, `2025`).
+    #[arg(long, conflicts_with = "llm")]
+    pub cohort: Option<String>,
+    /// Finish an interrupted or aborted run (a run folder, its transcript, or a run id), reusing
+    /// every reply it recorded; the LLM, target and cap come from its transcript.
+    #[arg(long, conflicts_with_all = ["llm", "all", "cohort", "target", "max_iterations", "repeat", "repeats", "model", "base_url", "shard"])]
     pub resume: Option<PathBuf>,
     /// The target program (see ARCHITECTURE.md).
     #[arg(long, default_value = crate::target::DEFAULT_TARGET)]
@@ -147,20 +153,53 @@ pub struct GenerateArgs {
     /// Give up after this many iterations.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_iterations: u32,
-    /// Which repeat this is, for run-to-run variability (the crate goes to `<llm>-rN`).
+    /// The first repeat's number (crates go to `generated/<target>/<llm>-rN`).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
-    /// Send this model name instead of the registry's.
+    /// How many repeats of each LLM, numbered from `--repeat` on (the study's run-to-run test
+    /// used 10). A registry seed is offset by the repeat number, so repeats sample differently.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeats: u32,
+    /// Only this share of the runs, `I/N` (1-based): run folders of all N shards merge by copying.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// Runs at once, in all.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+    /// Requests in flight to one provider at once (halved on HTTP 429, grown back on success).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub per_provider: u32,
+    /// Send this model name instead of the registry's (one LLM only).
     #[arg(long)]
     pub model: Option<String>,
-    /// Talk to this OpenAI-compatible base URL instead of the registry's.
+    /// Talk to this base URL instead of the registry's (one LLM only).
     #[arg(long)]
     pub base_url: Option<String>,
+    /// The SHA-256 of the weights a local server loaded, recorded with the run.
+    #[arg(long)]
+    pub weights_sha256: Option<String>,
     /// Seconds to wait for one model reply.
     #[arg(long, default_value_t = 900)]
     pub request_timeout: u64,
     #[command(flatten)]
     pub retry: RetryArgs,
+}
+
+/// `I/N` with 1 <= I <= N.
+fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let (i, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not I/N (say 2/8)"))?;
+    let parse = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{text}` is not I/N (say 2/8)"))
+    };
+    let (i, n) = (parse(i)?, parse(n)?);
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("shard `{text}`: I must be between 1 and N"));
+    }
+    Ok((i, n))
 }
 
 /// How failed model calls are retried (transient failures only; see `llm::retry`).

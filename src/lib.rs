@@ -12,6 +12,7 @@ pub mod error_chain;
 pub mod eval;
 pub mod exec;
 pub mod extract;
+pub mod interrupt;
 pub mod llm;
 pub mod progress;
 pub mod prompt;

@@ -33,13 +33,10 @@ pub fn sanitise(id: &str) -> String {
         .collect()
 }
 
-/// The crate folder of an LLM's run: `<llm>` for the first repeat, `<llm>-rN` after.
-pub fn workspace_name(llm: &str, repeat: u32) -> String {
-    if repeat <= 1 {
-        sanitise(llm)
-    } else {
-        format!("{}-r{repeat}", sanitise(llm))
-    }
+/// The crate folder of a run, inside the generated folder: one per target, LLM and repeat,
+/// `<target>/<llm>-r<N>`, so no run wipes another's crate.
+pub fn workspace_name(target: &str, llm: &str, repeat: u32) -> PathBuf {
+    Path::new(&sanitise(target)).join(format!("{}-r{repeat}", sanitise(llm)))
 }
 
 /// The transcript of one run given as a transcript file, a run folder, or a run id in
@@ -118,8 +115,14 @@ mod tests {
         let second = new_run_id(dir.path(), "gpt-4o", 1, "2026-11-28T07:35:05Z");
         assert_eq!(second, "gpt-4o-r1-20261128T073505Z-2");
         assert_eq!(sanitise("meta/llama 3"), "meta_llama_3");
-        assert_eq!(workspace_name("o3", 1), "o3");
-        assert_eq!(workspace_name("o3", 4), "o3-r4");
+        assert_eq!(
+            workspace_name("rust-tch-unet", "o3", 1),
+            Path::new("rust-tch-unet/o3-r1")
+        );
+        assert_eq!(
+            workspace_name("rust-tiny", "meta/llama", 4),
+            Path::new("rust-tiny/meta_llama-r4")
+        );
     }
 
     #[test]

@@ -1,65 +1,308 @@
-//! `harness generate`: one LLM, live API, one recorded run.
+//! `harness generate`: LLMs through the loop against their live APIs, each run recorded.
+//!
+//! One LLM or many (`--llm a,b`, `--all`, `--cohort`), each `--repeats` times, optionally only
+//! one `--shard` of that plan. Everything that can be wrong with the input (an unknown LLM, a
+//! missing key, a local server that does not answer) is found before any run starts. Runs go
+//! `--jobs` at a time; requests to one provider pass through its gate (`llm::gate`), and builds
+//! queue for the shared build cache on their own.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::cli::{GenerateArgs, GlobalArgs};
 use crate::config::{LlmSpec, Provider, Registry};
+use crate::interrupt;
+use crate::llm::gate::{Gate, GatedModel};
+use crate::llm::probe::{is_loopback, probe, ServerInfo};
 use crate::llm::{ChatModel, OpenAiModel, ReferenceModel};
-use crate::progress::Progress;
+use crate::progress::{Progress, ProgressGroup};
 use crate::runs::{new_run_id, resolve_run, workspace_name};
 use crate::session::{
     harness_info, now_rfc3339, resume_session, run_session, toolchain_info, SessionConfig,
     SessionError, SessionSummary,
 };
+use crate::target::Target;
 use crate::transcript::{read_transcript, EndStatus, TRANSCRIPT_FILE};
 
-use super::{isolation, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
+use super::{isolation, warn_if_unconfined, UserError, EXIT_ABORTED, EXIT_OK, EXIT_RUN_FAILED};
+
+/// How long a local server has to answer the probe before a run.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One run to do: an LLM entry (overrides applied, seed offset) and its repeat number.
+#[derive(Debug, Clone)]
+struct Job {
+    spec: LlmSpec,
+    repeat: u32,
+}
+
+impl Job {
+    fn label(&self) -> String {
+        format!("{} r{}", self.spec.id, self.repeat)
+    }
+}
 
 pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
+    interrupt::install();
+    interrupt::set_message(interrupt::resume_message(&[]));
     if let Some(run) = &args.resume {
         return resume(global, run, args);
     }
     // Everything that can be wrong with the input is checked before any work starts.
     let registry = Registry::load(global.registry.as_deref())?;
-    let id = args.llm.as_deref().unwrap_or_default();
-    let mut spec = registry.get(id)?.clone();
-    if let Some(model) = &args.model {
-        spec.model = model.clone();
+    let specs = select(&registry, args)?;
+    let jobs = plan(&specs, args);
+    if jobs.is_empty() {
+        let (i, n) = args.shard.unwrap_or((1, 1));
+        println!(
+            "shard {i}/{n} holds none of the {} run(s); nothing to do",
+            specs.len() as u32 * args.repeats
+        );
+        return Ok(EXIT_OK);
     }
-    if let Some(base_url) = &args.base_url {
-        spec.base_url = Some(base_url.clone());
+    for spec in &specs {
+        check_client(spec)?;
     }
-    let mut model = client_for(&spec, args.request_timeout)?;
+    let servers = probe_local_servers(&specs)?;
     let isolation = isolation(global)?;
     let target = super::target_for(&args.target, global, &isolation)?;
+    warn_if_unconfined(target.as_ref());
 
+    let gates: BTreeMap<String, Arc<Gate>> = specs
+        .iter()
+        .map(|spec| spec.base_url().to_owned())
+        .map(|url| (url.clone(), Gate::new(url, args.per_provider as usize)))
+        .collect();
+    let group = ProgressGroup::stderr();
+    let running = Mutex::new(Vec::<String>::new());
+    let queue = Mutex::new(jobs.iter().cloned().enumerate().collect::<VecDeque<_>>());
+    let results = Mutex::new(BTreeMap::new());
+    let workers = (args.jobs as usize).min(jobs.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some((index, job)) =
+                    queue.lock().ok().and_then(|mut queue| queue.pop_front())
+                {
+                    let context = RunContext {
+                        global,
+                        args,
+                        target: target.as_ref(),
+                        server: servers.get(job.spec.base_url()).cloned(),
+                        gate: gates[job.spec.base_url()].clone(),
+                        group: &group,
+                        running: &running,
+                    };
+                    let result = run_job(&context, &job);
+                    if let Ok(summary) = &result {
+                        group.println(&format!(
+                            "{}: {} ({})",
+                            job.label(),
+                            describe(summary),
+                            summary.transcript.display()
+                        ));
+                    }
+                    if let Ok(mut results) = results.lock() {
+                        results.insert(index, result);
+                    }
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_default();
+    let mut summaries = Vec::new();
+    let mut failures = Vec::new();
+    for (_, result) in results {
+        match result {
+            Ok(summary) => summaries.push(summary),
+            Err(error) => failures.push(error),
+        }
+    }
+    for summary in &summaries {
+        print_summary(summary, target.id());
+    }
+    if let Some(error) = failures.into_iter().next() {
+        return Err(error.context("a run could not be recorded"));
+    }
+    Ok(exit_code(&summaries))
+}
+
+/// The registry entries asked for, with `--model`, `--base-url` and `--weights-sha256` applied.
+fn select(registry: &Registry, args: &GenerateArgs) -> anyhow::Result<Vec<LlmSpec>> {
+    let mut specs: Vec<LlmSpec> = if args.all {
+        registry
+            .entries()
+            .iter()
+            .filter(|spec| matches!(spec.cohort.as_deref(), Some("2024" | "2025")))
+            .filter(|spec| !spec.is_fixture() && !spec.is_reference())
+            .cloned()
+            .collect()
+    } else if let Some(cohort) = &args.cohort {
+        let specs: Vec<LlmSpec> = registry
+            .entries()
+            .iter()
+            .filter(|spec| spec.cohort.as_deref() == Some(cohort.as_str()))
+            .cloned()
+            .collect();
+        if specs.is_empty() {
+            let mut cohorts: Vec<&str> = registry
+                .entries()
+                .iter()
+                .filter_map(|spec| spec.cohort.as_deref())
+                .collect();
+            cohorts.sort_unstable();
+            cohorts.dedup();
+            return Err(UserError(format!(
+                "no LLM in the registry has cohort `{cohort}`; the cohorts are {}",
+                cohorts.join(", ")
+            ))
+            .into());
+        }
+        specs
+    } else {
+        let mut ids = args.llm.clone();
+        ids.dedup();
+        ids.iter()
+            .map(|id| registry.get(id.trim()).cloned())
+            .collect::<Result<_, _>>()?
+    };
+    if specs.len() > 1 && (args.model.is_some() || args.base_url.is_some()) {
+        return Err(UserError(
+            "--model and --base-url apply to one LLM; for several, give each its own registry entry"
+                .to_owned(),
+        )
+        .into());
+    }
+    for spec in &mut specs {
+        if let Some(model) = &args.model {
+            spec.model = model.clone();
+        }
+        if let Some(base_url) = &args.base_url {
+            spec.base_url = Some(base_url.clone());
+        }
+        if let Some(hash) = &args.weights_sha256 {
+            spec.weights_sha256 = Some(hash.trim().to_ascii_lowercase());
+        }
+    }
+    Ok(specs)
+}
+
+/// Every (LLM, repeat) in a fixed order, then this shard's share of them: the same command on
+/// every machine splits the same way.
+fn plan(specs: &[LlmSpec], args: &GenerateArgs) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for spec in specs {
+        for repeat in args.repeat..args.repeat + args.repeats {
+            let mut spec = spec.clone();
+            // Repeats must sample differently: a registry seed is offset by the repeat.
+            if let Some(seed) = spec.params.seed.as_mut() {
+                *seed += i64::from(repeat) - 1;
+            }
+            jobs.push(Job { spec, repeat });
+        }
+    }
+    let (i, n) = args.shard.unwrap_or((1, 1));
+    jobs.into_iter()
+        .enumerate()
+        .filter(|(index, _)| (*index as u32) % n == i - 1)
+        .map(|(_, job)| job)
+        .collect()
+}
+
+/// Fails, naming the variable, when a key is missing or the provider has no client here.
+fn check_client(spec: &LlmSpec) -> anyhow::Result<()> {
+    client_for(spec, 1).map(drop)
+}
+
+/// Each distinct loopback server of these entries, asked what it serves. One that does not
+/// answer stops everything before any run folder exists.
+fn probe_local_servers(specs: &[LlmSpec]) -> anyhow::Result<BTreeMap<String, ServerInfo>> {
+    let mut servers = BTreeMap::new();
+    for spec in specs {
+        let url = spec.base_url();
+        if spec.provider != Provider::Openai || !is_loopback(url) || servers.contains_key(url) {
+            continue;
+        }
+        let info = probe(url, PROBE_TIMEOUT).map_err(|error| {
+            UserError(format!(
+                "`{}`: nothing usable answers at {url} ({}); start the server, or point the entry (or --base-url) at it",
+                spec.id,
+                crate::error_chain::error_chain(&error)
+            ))
+        })?;
+        if let (Some(context), Some(max_tokens)) = (info.context_tokens, spec.params.max_tokens) {
+            if u64::from(max_tokens) >= context {
+                eprintln!(
+                    "warning: `{}` may write up to {max_tokens} tokens, but the server at {url} has a context of {context} tokens in all (prompt included): long replies will be cut or refused; start the server with a larger context or lower the entry's max_tokens",
+                    spec.id
+                );
+            }
+        }
+        servers.insert(url.to_owned(), info);
+    }
+    Ok(servers)
+}
+
+/// What one run needs besides its job.
+struct RunContext<'a> {
+    global: &'a GlobalArgs,
+    args: &'a GenerateArgs,
+    target: &'a dyn Target,
+    server: Option<ServerInfo>,
+    gate: Arc<Gate>,
+    group: &'a ProgressGroup,
+    running: &'a Mutex<Vec<String>>,
+}
+
+fn run_job(context: &RunContext, job: &Job) -> anyhow::Result<SessionSummary> {
+    let RunContext { global, args, .. } = *context;
+    let inner = client_for(&job.spec, args.request_timeout)?;
+    let mut model = GatedModel::new(inner, context.gate.clone());
     let runs_dir = &global.runs_dir;
-    let run_id = new_run_id(runs_dir, &spec.id, args.repeat, &now_rfc3339());
+    let run_id = new_run_id(runs_dir, &job.spec.id, job.repeat, &now_rfc3339());
     let config = SessionConfig {
         transcript_path: runs_dir.join(&run_id).join(TRANSCRIPT_FILE),
         run_id,
-        target: target.as_ref(),
-        llm: spec.clone(),
-        repeat: args.repeat,
+        target: context.target,
+        llm: job.spec.clone(),
+        repeat: job.repeat,
         max_iterations: args.max_iterations,
-        workspace_dir: global
-            .generated_dir
-            .join(workspace_name(&spec.id, args.repeat)),
+        workspace_dir: global.generated_dir.join(workspace_name(
+            context.target.id(),
+            &job.spec.id,
+            job.repeat,
+        )),
         harness: harness_info(),
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
-        sandbox: Some(target.isolation_description()),
+        sandbox: Some(context.target.isolation_description()),
+        server: context.server.clone(),
         retry: args.retry.policy(),
         expected_outcomes: None,
     };
-    warn_if_unconfined(target.as_ref());
-    let progress = Progress::new(&spec.id, args.max_iterations);
-    let summary = run_session(&config, model.as_mut(), &|i, p| progress.update(i, p));
+    let run_dir = runs_dir.join(&config.run_id).display().to_string();
+    track(context.running, &run_dir, true);
+    let progress = context.group.run(&job.label(), args.max_iterations);
+    let summary = run_session(&config, &mut model, &|i, p| progress.update(i, p));
     progress.finish();
-    finish(summary, target.id())
+    track(context.running, &run_dir, false);
+    summary.context("the run could not be recorded")
+}
+
+/// Keeps the Ctrl-C message in step with the runs under way.
+fn track(running: &Mutex<Vec<String>>, run: &str, started: bool) {
+    if let Ok(mut running) = running.lock() {
+        if started {
+            running.push(run.to_owned());
+        } else {
+            running.retain(|r| r != run);
+        }
+        interrupt::set_message(interrupt::resume_message(&running));
+    }
 }
 
 /// `generate --resume RUN`: the LLM, target and cap come from the transcript.
@@ -74,12 +317,14 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
         );
     }
     if let Some(end) = transcript.end() {
-        return Err(UserError(format!(
-            "{}: the run already ended ({:?}); there is nothing to resume",
-            path.display(),
-            end.status
-        ))
-        .into());
+        if end.status != EndStatus::Aborted || transcript.header.replay_of.is_some() {
+            return Err(UserError(format!(
+                "{}: the run already ended ({:?}); there is nothing to resume (only a run aborted by the API or the machine can be resumed)",
+                path.display(),
+                end.status
+            ))
+            .into());
+        }
     }
     let header = &transcript.header;
     let isolation = isolation(global)?;
@@ -99,18 +344,26 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
         llm: header.llm.clone(),
         repeat: header.repeat,
         max_iterations: header.max_iterations,
-        workspace_dir: global
-            .generated_dir
-            .join(workspace_name(&header.llm.id, header.repeat)),
+        workspace_dir: global.generated_dir.join(workspace_name(
+            &header.target.id,
+            &header.llm.id,
+            header.repeat,
+        )),
         transcript_path: path.clone(),
         harness: harness_info(),
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
         sandbox: Some(target.isolation_description()),
+        server: header.server.clone(),
         retry: args.retry.policy(),
         expected_outcomes: None,
     };
     warn_if_unconfined(target.as_ref());
+    let run_dir = path.parent().map_or_else(
+        || path.display().to_string(),
+        |dir| dir.display().to_string(),
+    );
+    interrupt::set_message(interrupt::resume_message(&[run_dir]));
     let progress = Progress::new(&header.llm.id, header.max_iterations);
     let summary = resume_session(&config, &transcript, model.as_mut(), &|i, p| {
         progress.update(i, p)
@@ -120,13 +373,14 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
         Err(error @ SessionError::AlreadyFinished { .. }) => {
             return Err(UserError(error.to_string()).into())
         }
-        other => other,
+        other => other.context("the run could not be recorded")?,
     };
-    finish(summary, target.id())
+    print_summary(&summary, target.id());
+    Ok(exit_code(std::slice::from_ref(&summary)))
 }
 
 /// The API client for an entry; fails, naming the variable, when its key is missing.
-fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn ChatModel>> {
+fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn ChatModel + Send>> {
     if spec.provider == Provider::Reference {
         return Ok(Box::new(ReferenceModel));
     }
@@ -145,26 +399,40 @@ fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn Ch
     Ok(Box::new(model))
 }
 
-fn finish(summary: Result<SessionSummary, SessionError>, target: &str) -> anyhow::Result<u8> {
-    let summary = summary.context("the run could not be recorded")?;
-    print_summary(&summary, target);
-    Ok(if summary.status == EndStatus::Succeeded {
+/// 0 when every run worked; 5 when any was aborted (not the LLM's doing, resumable); else 3.
+fn exit_code(summaries: &[SessionSummary]) -> u8 {
+    if summaries.iter().any(|s| s.status == EndStatus::Aborted) {
+        EXIT_ABORTED
+    } else if summaries.iter().all(|s| s.status == EndStatus::Succeeded) {
         EXIT_OK
     } else {
         EXIT_RUN_FAILED
-    })
+    }
+}
+
+fn describe(summary: &SessionSummary) -> String {
+    match summary.status {
+        EndStatus::Succeeded => format!("succeeded after {} iteration(s)", summary.iterations),
+        EndStatus::GaveUp => format!("gave up after {} iteration(s)", summary.iterations),
+        EndStatus::Aborted => format!(
+            "aborted at iteration {} (not charged to the LLM; `harness generate --resume {}` goes on)",
+            summary.iterations,
+            summary
+                .transcript
+                .parent()
+                .unwrap_or(&summary.transcript)
+                .display()
+        ),
+    }
 }
 
 /// The run's summary on stdout.
 pub(crate) fn print_summary(summary: &SessionSummary, target: &str) {
-    let status = match summary.status {
-        EndStatus::Succeeded => format!("succeeded after {} iteration(s)", summary.iterations),
-        EndStatus::GaveUp => format!("gave up after {} iteration(s)", summary.iterations),
-        EndStatus::Aborted => format!("aborted at iteration {}", summary.iterations),
-    };
     println!(
-        "run {}: {} on {target}: {status}",
-        summary.run_id, summary.llm_id
+        "run {}: {} on {target}: {}",
+        summary.run_id,
+        summary.llm_id,
+        describe(summary)
     );
     for outcome in &summary.outcomes {
         if outcome.success {

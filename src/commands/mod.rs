@@ -3,8 +3,10 @@
 //! Exit codes (documented in the README):
 //! 0 success; 1 the harness itself failed; 2 bad input or usage (unknown LLM, missing key,
 //! malformed transcript, a bad dataset, a wrong `LIBTORCH`; for `doctor`, a missing toolchain
-//! piece); 3 a run ended without a working program (gave up or aborted); 4 replay drifted from
-//! the recording.
+//! piece); 3 a run gave up (the LLM's program never worked within the cap); 4 replay drifted
+//! from the recording; 5 a run was aborted by something not charged to the LLM (the API gave up,
+//! the sandbox or the toolchain failed), which `generate --resume` takes up again; 130
+//! interrupted (Ctrl-C), with the command to resume each run.
 
 mod data;
 mod diff;
@@ -39,6 +41,7 @@ pub const EXIT_HARNESS: u8 = 1;
 pub const EXIT_INPUT: u8 = 2;
 pub const EXIT_RUN_FAILED: u8 = 3;
 pub const EXIT_DRIFT: u8 = 4;
+pub const EXIT_ABORTED: u8 = 5;
 
 /// A mistake in what the user gave us: printed with its chain, exit code 2.
 #[derive(Debug, thiserror::Error)]

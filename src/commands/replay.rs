@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::{GlobalArgs, ReplayArgs};
 use crate::llm::retry::RetryPolicy;
 use crate::llm::ReplayModel;
+use crate::progress::Progress;
 use crate::runs::find_transcripts;
 use crate::sandbox::Isolation;
 use crate::session::{harness_info, run_session, toolchain_info, SessionConfig, SessionError};
@@ -19,7 +20,14 @@ pub fn replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<u8> {
     let paths = if args.runs.is_empty() {
         vec![global.runs_dir.clone()]
     } else {
-        args.runs.clone()
+        // A run id names a folder of the runs folder, as for `diff` and `--resume`.
+        args.runs
+            .iter()
+            .map(|run| match global.runs_dir.join(run) {
+                by_id if !run.exists() && by_id.exists() => by_id,
+                _ => run.clone(),
+            })
+            .collect()
     };
     let files = find_transcripts(&paths).map_err(UserError)?;
     // Read them all first: a malformed file fails before anything runs.
@@ -118,6 +126,7 @@ fn replay_one(
         toolchain,
         replay_of: Some(header.run_id.clone()),
         sandbox: Some(target.isolation_description()),
+        server: header.server.clone(),
         // A recorded failure is replayed as it was: once, without waiting.
         retry: RetryPolicy {
             max_attempts: 1,
@@ -126,7 +135,10 @@ fn replay_one(
         expected_outcomes: Some(recorded.outcomes().cloned().collect()),
     };
     warn_if_unconfined(target.as_ref());
-    let summary = match run_session(&config, &mut model, &|_, _| {}) {
+    let progress = Progress::new(&format!("replay {}", header.run_id), header.max_iterations);
+    let summary = run_session(&config, &mut model, &|i, p| progress.update(i, p));
+    progress.finish();
+    let summary = match summary {
         Ok(summary) => summary,
         Err(SessionError::Drift(drift)) => {
             return Ok(Err(format!("{}: {drift}", recorded.run_id())));

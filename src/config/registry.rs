@@ -88,6 +88,10 @@ pub struct LlmSpec {
     pub params: SamplingParams,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
+    /// The SHA-256 of the weights file a local server serves, where known (registry field or
+    /// `--weights-sha256`): with it, a recorded run names exactly which model answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_sha256: Option<String>,
 }
 
 impl LlmSpec {

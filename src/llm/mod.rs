@@ -2,7 +2,9 @@
 //!
 //! Architecture invariant: this is the only module that talks to the network.
 
+pub mod gate;
 mod openai;
+pub mod probe;
 mod reference;
 mod replay;
 pub mod retry;

@@ -61,6 +61,8 @@ pub struct SessionConfig<'a> {
     pub replay_of: Option<String>,
     /// How the target confines generated code (`Isolation::describe`), for the header.
     pub sandbox: Option<String>,
+    /// What a local server said it serves, for the header.
+    pub server: Option<crate::llm::probe::ServerInfo>,
     /// How model calls are retried (replay: one attempt, no waits).
     pub retry: RetryPolicy,
     /// Replay only: the recorded verdict of each iteration. The session stops with a drift at
@@ -150,6 +152,7 @@ pub fn run_session(
         started_at: now_rfc3339(),
         replay_of: config.replay_of.clone(),
         sandbox: config.sandbox.clone(),
+        server: config.server.clone(),
     })))?;
     drive(config, model, progress, writer, LoopState::fresh(target))
 }

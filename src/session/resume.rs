@@ -4,6 +4,10 @@
 //! after it (files, build, run) are done again, since they are cheap and deterministic. A
 //! request whose reply was never recorded is sent again. A `resume` event marks the point; see
 //! `transcript::ResumeEvent` for how readers treat the interrupted iteration's leftovers.
+//!
+//! A run that ended `aborted` (the API gave up, the sandbox or the toolchain failed: nothing the
+//! LLM is charged for) is resumable the same way: the failed iteration is done again, with its
+//! reply reused when one was recorded. Succeeded and given-up runs, and replays, are finished.
 
 use crate::llm::{ChatMessage, ChatModel, Reply};
 use crate::taxonomy::Tier;
@@ -22,10 +26,12 @@ pub fn resume_session(
     progress: &dyn Fn(u32, Phase),
 ) -> Result<SessionSummary, SessionError> {
     if let Some(end) = transcript.end() {
-        return Err(SessionError::AlreadyFinished {
-            path: transcript.path.clone(),
-            status: end.status,
-        });
+        if end.status != EndStatus::Aborted || transcript.header.replay_of.is_some() {
+            return Err(SessionError::AlreadyFinished {
+                path: transcript.path.clone(),
+                status: end.status,
+            });
+        }
     }
     let target = config.target;
     // The first request's new messages hold the prompt; the history is rebuilt from the events.
@@ -33,7 +39,6 @@ pub fn resume_session(
     let mut sent = 0usize;
     let mut last_request: Option<(u32, usize)> = None;
     let mut replies: Vec<(u32, Reply)> = Vec::new();
-    let mut model_error = None;
     let mut earlier_ms = 0u64;
     for event in &transcript.events {
         match event {
@@ -59,16 +64,26 @@ pub fn resume_session(
                 sent = history.len();
                 replies.push((reply.iteration, reply.to_reply()));
             }
-            Event::ModelError(error) => {
-                earlier_ms += error.latency_ms;
-                model_error = Some(error.clone());
-            }
+            Event::ModelError(error) => earlier_ms += error.latency_ms,
             Event::Build(build) => earlier_ms += build.duration_ms,
             Event::Run(run) => earlier_ms += run.duration_ms,
             _ => {}
         }
     }
-    let outcomes: Vec<_> = transcript.outcomes().cloned().collect();
+    // An iteration that failed on infrastructure is done again, so its outcome is not kept.
+    let mut outcomes: Vec<_> = transcript.outcomes().cloned().collect();
+    let infra_failed = outcomes
+        .last()
+        .filter(|outcome| {
+            outcome
+                .errors
+                .iter()
+                .any(|e| e.category.tier() == Tier::Infra)
+        })
+        .map(|outcome| outcome.iteration);
+    if infra_failed.is_some() {
+        outcomes.pop();
+    }
     let complete_len = transcript
         .partial_tail_offset
         .map(|offset| offset as u64)
@@ -107,16 +122,6 @@ pub fn resume_session(
         })
     };
 
-    // The API failed and the crash came before the end was written: end it the same way.
-    if let Some(error) = model_error {
-        mark(&mut writer, error.iteration + 1, false)?;
-        return finish(
-            &mut writer,
-            EndStatus::Aborted,
-            error.iteration,
-            Some(error.message),
-        );
-    }
     let state = |first_iteration, pending_reply, history, sent, files| LoopState {
         history,
         sent,
@@ -141,14 +146,6 @@ pub fn resume_session(
         }
         if outcome.success {
             return finish(&mut writer, EndStatus::Succeeded, k, None);
-        }
-        if let Some(infra) = outcome
-            .errors
-            .iter()
-            .find(|e| e.category.tier() == Tier::Infra)
-        {
-            let reason = format!("{}: {}", infra.category, infra.message);
-            return finish(&mut writer, EndStatus::Aborted, k, Some(reason));
         }
         if k >= config.max_iterations {
             return finish(&mut writer, EndStatus::GaveUp, k, None);

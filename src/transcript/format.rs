@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::config::LlmSpec;
+use crate::llm::probe::ServerInfo;
 use crate::llm::retry::Fault;
 use crate::llm::{ChatMessage, FinishReason, Reply, SamplingParams, Usage};
 use crate::taxonomy::ErrorRecord;
@@ -69,6 +70,9 @@ pub struct Header {
     /// field, which reads as `None`, "not recorded".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<String>,
+    /// What a local server said it serves when the run started (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

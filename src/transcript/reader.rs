@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::format::{EndEvent, Event, FilesEvent, Header, OutcomeEvent, FORMAT_VERSION};
+use super::format::{EndEvent, EndStatus, Event, FilesEvent, Header, OutcomeEvent, FORMAT_VERSION};
 
 /// A transcript as read from disk.
 #[derive(Debug, Clone)]
@@ -185,7 +185,8 @@ pub(crate) fn parse_transcript(text: &str, path: &Path) -> Result<Transcript, Re
 }
 
 /// Drops what a resume redoes: the interrupted iteration's steps after its reply, and its request
-/// as well when the reply was never recorded.
+/// (with its final model error) as well when the reply was never recorded. A run that had ended
+/// aborted (the API or the machine failed) loses that end: it goes on from here.
 fn drop_interrupted(events: &mut Vec<Event>, iteration: u32, reused_reply: bool) {
     events.retain(|event| match event {
         Event::Files(e) => e.iteration != iteration,
@@ -193,6 +194,8 @@ fn drop_interrupted(events: &mut Vec<Event>, iteration: u32, reused_reply: bool)
         Event::Run(e) => e.iteration != iteration,
         Event::Outcome(e) => e.iteration != iteration,
         Event::Request(e) => reused_reply || e.iteration != iteration,
+        Event::ModelError(e) => e.iteration != iteration,
+        Event::End(e) => e.status != EndStatus::Aborted,
         _ => true,
     });
 }

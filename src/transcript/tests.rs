@@ -32,6 +32,7 @@ fn header() -> Event {
         started_at: "2026-11-28T00:00:00Z".into(),
         replay_of: None,
         sandbox: Some("bubblewrap 0.8.0".into()),
+        server: None,
     }))
 }
 
