@@ -2,12 +2,17 @@
 //!
 //! Architecture invariant: this is the only module that talks to the network.
 
+mod anthropic;
+mod gemini;
+mod http;
 mod openai;
 mod reference;
 mod replay;
 pub mod retry;
 mod types;
 
+pub use anthropic::AnthropicModel;
+pub use gemini::GeminiModel;
 pub use openai::OpenAiModel;
 pub use reference::{reference_reply, ReferenceModel, REFERENCE_FILES};
 pub use replay::{BrokenHistory, ReplayDrift, ReplayModel};
