@@ -2,7 +2,10 @@
 //!
 //! Architecture invariant: this is the only module that talks to the network.
 
+mod anthropic;
 pub mod gate;
+mod gemini;
+mod http;
 mod openai;
 pub mod probe;
 mod reference;
@@ -10,6 +13,8 @@ mod replay;
 pub mod retry;
 mod types;
 
+pub use anthropic::AnthropicModel;
+pub use gemini::GeminiModel;
 pub use openai::OpenAiModel;
 pub use reference::{reference_reply, ReferenceModel, REFERENCE_FILES};
 pub use replay::{BrokenHistory, ReplayDrift, ReplayModel};

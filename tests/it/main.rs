@@ -1,11 +1,13 @@
 //! The integration tests, as one binary with shared helpers in `support`.
 
+mod anthropic_client;
 mod bad_input;
 mod build_cache;
 mod crash;
 mod data;
 mod e2e;
 mod fetch;
+mod gemini_client;
 mod openai_client;
 mod sandbox_attacks;
 mod support;

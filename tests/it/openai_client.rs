@@ -1,6 +1,5 @@
 //! Tests of the OpenAI client against a local server that speaks OpenAI's wire format.
 
-use std::error::Error as _;
 use std::net::TcpListener;
 use std::time::Duration;
 
@@ -10,6 +9,7 @@ use harness::llm::{
 };
 use serde_json::json;
 
+use crate::support::everything_shown;
 use crate::support::openai_server::{OpenAiServer, RecordedRequest, Scripted};
 
 /// A key distinctive enough that finding it anywhere is certainly a leak.
@@ -37,17 +37,6 @@ fn complete_once(answer: Scripted) -> (Result<Reply, LlmError>, Vec<RecordedRequ
     let server = OpenAiServer::start(vec![answer]);
     let result = client(&server).complete(1, &request());
     (result, server.requests())
-}
-
-/// Everything a user could ever see of an error: Display and Debug of it and its sources.
-fn everything_shown(error: &LlmError) -> String {
-    let mut shown = format!("{error}\n{error:?}\n");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        shown.push_str(&format!("{cause}\n{cause:?}\n"));
-        source = cause.source();
-    }
-    shown
 }
 
 fn api_message(result: Result<Reply, LlmError>) -> String {

@@ -2,6 +2,7 @@
 
 pub mod file_server;
 pub mod harness;
+pub mod http_server;
 pub mod openai_server;
 
 use std::sync::OnceLock;
@@ -46,4 +47,15 @@ pub fn field<'a>(stdout: &'a str, key: &str) -> &'a str {
         .lines()
         .find_map(|line| line.strip_prefix(key)?.strip_prefix(": "))
         .unwrap_or_else(|| panic!("no `{key}:` line in\n{stdout}"))
+}
+
+/// Everything a user could ever see of an error: Display and Debug of it and its sources.
+pub fn everything_shown(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut shown = format!("{error}\n{error:?}\n");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        shown.push_str(&format!("{cause}\n{cause:?}\n"));
+        source = cause.source();
+    }
+    shown
 }

@@ -2,29 +2,13 @@
 //!
 //! Tests start it with the responses it should give, in order, point a client (or the `harness`
 //! binary, as a child process) at [`OpenAiServer::base_url`], and afterwards read back every
-//! request it received. It serves from its own thread, so a test may block on a child process
-//! while the server answers.
-//!
-//! It speaks just enough HTTP/1.1: one request per connection, answered with `Connection: close`,
-//! bodies by `Content-Length` or chunked. Every request, whatever its method and path, gets the
-//! next scripted response; once the script runs out it answers 500 with an OpenAI error saying so,
-//! so a test that makes more requests than it planned fails loudly.
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::Duration;
+//! request it received. The HTTP plumbing is [`HttpServer`]'s; this adds OpenAI's reply and
+//! error bodies, and a conversation mode that answers by the number of assistant turns.
 
 use serde_json::{json, Value};
 
-/// How long the server waits for a connected client to send its request. Only a broken client
-/// ever hits this; it keeps such a client from wedging the server thread and its shutdown.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Requests larger than this are refused rather than read into memory.
-const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub use super::http_server::RecordedRequest;
+use super::http_server::{Answer, HttpServer};
 
 /// The `created` timestamp of every scripted reply, fixed so that output is reproducible.
 const CREATED: u64 = 1_700_000_000;
@@ -34,16 +18,8 @@ const CREATED: u64 = 1_700_000_000;
 pub enum Scripted {
     /// A 200 chat completion in the shape OpenAI returns.
     Reply(ScriptedReply),
-    /// Any HTTP response, written as given: error objects, malformed bodies, odd statuses.
-    Http {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: String,
-    },
-    /// Read the request, then close the connection without answering.
-    HangUp,
-    /// Read the request and never answer; the connection stays open until the server is dropped.
-    Stall,
+    /// Anything else, written as given: error objects, malformed bodies, broken connections.
+    Answer(Answer),
 }
 
 /// The parts of a scripted chat completion that tests vary.
@@ -158,30 +134,33 @@ impl Scripted {
 
     /// Any status, content type and body, written as given.
     pub fn raw(status: u16, content_type: &str, body: &str) -> Scripted {
-        Scripted::Http {
-            status,
-            headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
-            body: body.to_owned(),
-        }
+        Scripted::Answer(Answer::raw(status, content_type, body))
     }
 
     /// Adds a header to an HTTP response.
-    pub fn header(mut self, name: &str, value: &str) -> Scripted {
-        match &mut self {
-            Scripted::Http { headers, .. } => headers.push((name.to_owned(), value.to_owned())),
+    pub fn header(self, name: &str, value: &str) -> Scripted {
+        match self {
+            Scripted::Answer(answer) => Scripted::Answer(answer.header(name, value)),
             other => panic!("header() applies to HTTP responses, not to {other:?}"),
         }
-        self
     }
 
     /// Read the request, then close the connection without answering.
     pub fn hang_up() -> Scripted {
-        Scripted::HangUp
+        Scripted::Answer(Answer::HangUp)
     }
 
     /// Read the request and never answer, until the server is dropped.
     pub fn stall() -> Scripted {
-        Scripted::Stall
+        Scripted::Answer(Answer::Stall)
+    }
+
+    /// What the server sends; `id` numbers the completion.
+    fn into_answer(self, id: usize) -> Answer {
+        match self {
+            Scripted::Reply(reply) => Answer::json(200, &reply.to_json(id)),
+            Scripted::Answer(answer) => answer,
+        }
     }
 
     fn reply_mut(&mut self, setter: &str) -> &mut ScriptedReply {
@@ -232,320 +211,56 @@ impl ScriptedReply {
     }
 }
 
-/// One request as the server received it.
-#[derive(Debug, Clone)]
-pub struct RecordedRequest {
-    pub method: String,
-    /// The request target, e.g. `/v1/chat/completions`.
-    pub path: String,
-    /// Header names in lowercase, values trimmed, in the order received.
-    pub headers: Vec<(String, String)>,
-    pub raw_body: String,
-    /// The body parsed as JSON, where it was JSON.
-    pub body: Option<Value>,
-}
-
-impl RecordedRequest {
-    /// The value of the first header with this name, compared case-insensitively.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The JSON body; panics with the raw body when it was not JSON.
-    pub fn json(&self) -> &Value {
-        match &self.body {
-            Some(body) => body,
-            None => panic!("the request body is not JSON: {:?}", self.raw_body),
-        }
-    }
-}
-
-/// State shared between the server thread and the test.
-struct Shared {
-    script: Mutex<std::collections::VecDeque<Scripted>>,
-    /// Conversation mode: the answer is chosen by how many assistant turns the request holds,
-    /// as a stateless model would, so a client that asks again gets the same answer.
-    by_turn: Option<Vec<Scripted>>,
-    requests: Mutex<Vec<RecordedRequest>>,
-    stopping: AtomicBool,
-}
-
-/// A running server; it stops and joins its thread when dropped.
-pub struct OpenAiServer {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
+/// A running server; it stops when dropped.
+pub struct OpenAiServer(HttpServer);
 
 impl OpenAiServer {
     /// Binds 127.0.0.1 on a free port and serves `script` from a new thread.
     pub fn start(script: Vec<Scripted>) -> OpenAiServer {
-        Self::launch(script, None)
+        let answers = script
+            .into_iter()
+            .enumerate()
+            .map(|(index, scripted)| scripted.into_answer(index + 1))
+            .collect();
+        OpenAiServer(HttpServer::start(answers))
     }
 
     /// Serves a conversation: a request with N assistant messages gets `turns[N]`, however
     /// often it is asked.
     pub fn start_conversation(turns: Vec<Scripted>) -> OpenAiServer {
-        Self::launch(Vec::new(), Some(turns))
-    }
-
-    fn launch(script: Vec<Scripted>, by_turn: Option<Vec<Scripted>>) -> OpenAiServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("local address of the listener");
-        let shared = Arc::new(Shared {
-            script: Mutex::new(script.into()),
-            by_turn,
-            requests: Mutex::new(Vec::new()),
-            stopping: AtomicBool::new(false),
-        });
-        let thread = std::thread::Builder::new()
-            .name(format!("openai-server-{}", addr.port()))
-            .spawn({
-                let shared = Arc::clone(&shared);
-                move || serve(&listener, &shared)
-            })
-            .expect("spawn the server thread");
-        OpenAiServer {
-            addr,
-            shared,
-            thread: Some(thread),
-        }
+        let answers: Vec<Answer> = turns
+            .into_iter()
+            .enumerate()
+            .map(|(index, scripted)| scripted.into_answer(index + 1))
+            .collect();
+        OpenAiServer(HttpServer::start_with(move |request| {
+            let turn = request
+                .body
+                .as_ref()
+                .and_then(|b| b["messages"].as_array().cloned())
+                .map_or(0, |m| m.iter().filter(|m| m["role"] == "assistant").count());
+            answers.get(turn).cloned()
+        }))
     }
 
     /// The base URL a client is given, e.g. `http://127.0.0.1:40123/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        self.0.url("/v1")
     }
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.shared.requests).clone()
+        self.0.requests()
     }
 
     /// How many scripted responses have not been used yet.
     pub fn unused(&self) -> usize {
-        lock(&self.shared.script).len()
-    }
-}
-
-impl Drop for OpenAiServer {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        // `accept` blocks; a connection of our own wakes it so the loop can see the flag. If the
-        // connection fails the thread has already ended, which is just as good.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() && !std::thread::panicking() {
-                panic!("the OpenAI test server thread panicked");
-            }
-        }
+        self.0.unused()
     }
 }
 
 impl std::fmt::Debug for OpenAiServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiServer")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_tuple("OpenAiServer").field(&self.0).finish()
     }
-}
-
-/// A poisoned lock only means another test thread panicked; the data is still worth reading.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn serve(listener: &TcpListener, shared: &Shared) {
-    // Stalled connections are held open here until the server stops.
-    let mut stalled = Vec::new();
-    let mut served = 0;
-    for stream in listener.incoming() {
-        if shared.stopping.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(mut stream) = stream else { continue };
-        let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-        // A client that connects and breaks off before a whole request is not a request: it is
-        // not recorded and does not use up a scripted response.
-        let Ok(request) = read_request(&mut stream) else {
-            continue;
-        };
-        let turn = request
-            .body
-            .as_ref()
-            .and_then(|b| b["messages"].as_array().cloned())
-            .map_or(0, |m| m.iter().filter(|m| m["role"] == "assistant").count());
-        lock(&shared.requests).push(request);
-        served += 1;
-        let next = match &shared.by_turn {
-            Some(turns) => turns.get(turn).cloned(),
-            None => lock(&shared.script).pop_front(),
-        };
-        match next.unwrap_or_else(|| exhausted(served)) {
-            Scripted::Reply(reply) => {
-                let body = reply.to_json(served).to_string();
-                let headers = [("Content-Type".to_owned(), "application/json".to_owned())];
-                let _ = write_response(&mut stream, 200, &headers, &body);
-            }
-            Scripted::Http {
-                status,
-                headers,
-                body,
-            } => {
-                let _ = write_response(&mut stream, status, &headers, &body);
-            }
-            Scripted::HangUp => {}
-            Scripted::Stall => stalled.push(stream),
-        }
-    }
-}
-
-fn exhausted(served: usize) -> Scripted {
-    let message = format!(
-        "the OpenAI test server's script is exhausted: request {served} has no scripted response"
-    );
-    Scripted::error(500, &message, "server_error", Some("script_exhausted"))
-}
-
-fn read_request(stream: &mut TcpStream) -> std::io::Result<RecordedRequest> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let request_line = read_line(&mut reader)?;
-    let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(path)) = (parts.next(), parts.next()) else {
-        return Err(invalid(format!("bad request line {request_line:?}")));
-    };
-    let (method, path) = (method.to_owned(), path.to_owned());
-
-    let mut headers = Vec::new();
-    loop {
-        let line = read_line(&mut reader)?;
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(invalid(format!("bad header line {line:?}")));
-        };
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
-
-    if header("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue")) {
-        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-    }
-    let chunked = header("transfer-encoding")
-        .is_some_and(|value| value.to_ascii_lowercase().contains("chunked"));
-    let body = if chunked {
-        read_chunked(&mut reader)?
-    } else {
-        let length = match header("content-length") {
-            Some(value) => value
-                .parse::<usize>()
-                .map_err(|_| invalid(format!("bad Content-Length {value:?}")))?,
-            None => 0,
-        };
-        read_exact(&mut reader, length)?
-    };
-
-    let raw_body = String::from_utf8_lossy(&body).into_owned();
-    let body = serde_json::from_slice(&body).ok();
-    Ok(RecordedRequest {
-        method,
-        path,
-        headers,
-        raw_body,
-        body,
-    })
-}
-
-/// One line without its line ending; an early end of stream is an error.
-fn read_line(reader: &mut impl BufRead) -> std::io::Result<String> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-}
-
-fn read_exact(reader: &mut impl Read, length: usize) -> std::io::Result<Vec<u8>> {
-    if length > MAX_BODY_BYTES {
-        return Err(invalid(format!("a body of {length} bytes is too large")));
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(body)
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let size_line = read_line(reader)?;
-        let size = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16)
-            .map_err(|_| invalid(format!("bad chunk size {size_line:?}")))?;
-        if size == 0 {
-            // Trailers, if any, end with an empty line.
-            while !read_line(reader)?.is_empty() {}
-            return Ok(body);
-        }
-        if body.len() + size > MAX_BODY_BYTES {
-            return Err(invalid("a chunked body is too large".to_owned()));
-        }
-        body.extend(read_exact(reader, size)?);
-        read_line(reader)?;
-    }
-}
-
-fn write_response(
-    stream: &mut TcpStream,
-    status: u16,
-    headers: &[(String, String)],
-    body: &str,
-) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
-    stream.flush()
-}
-
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        413 => "Payload Too Large",
-        422 => "Unprocessable Entity",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
-}
-
-fn invalid(message: String) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
