@@ -3,12 +3,15 @@
 //! Architecture invariant: this is the only module that talks to the network.
 
 mod openai;
+mod openai_errors;
+mod openai_responses;
 mod reference;
 mod replay;
 pub mod retry;
 mod types;
 
 pub use openai::OpenAiModel;
+pub use openai_responses::OpenAiResponsesModel;
 pub use reference::{reference_reply, ReferenceModel, REFERENCE_FILES};
 pub use replay::{BrokenHistory, ReplayDrift, ReplayModel};
 pub use types::{ChatMessage, ChatRequest, FinishReason, Reply, Role, SamplingParams, Usage};

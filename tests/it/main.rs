@@ -7,6 +7,7 @@ mod data;
 mod e2e;
 mod fetch;
 mod openai_client;
+mod openai_responses_client;
 mod sandbox_attacks;
 mod support;
 mod tch_e2e;
