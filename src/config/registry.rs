@@ -17,7 +17,8 @@ const EMBEDDED: &str = include_str!("llms.yaml");
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
-    /// OpenAI's chat completions, and every server that copies it.
+    /// OpenAI's chat completions (or its Responses API, see `api`), and every server that
+    /// copies it.
     Openai,
     Anthropic,
     Gemini,
@@ -48,6 +49,16 @@ impl std::fmt::Display for Provider {
     }
 }
 
+/// Which of OpenAI's APIs an `openai` entry calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenAiApi {
+    /// `POST /chat/completions`, which every compatible server copies (the default).
+    Chat,
+    /// `POST /responses`, OpenAI's API for its reasoning models.
+    Responses,
+}
+
 /// Price in US dollars per million tokens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Price {
@@ -74,6 +85,9 @@ pub struct LlmSpec {
     pub provider: Provider,
     /// The provider's model name, sent as is.
     pub model: String,
+    /// For `openai` entries: which API to call; chat completions when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<OpenAiApi>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// The environment variable that holds the API key.
@@ -234,6 +248,16 @@ fn parse(text: &str, origin: &str) -> Result<Vec<LlmSpec>, ConfigError> {
                 id: entry.id.clone(),
             });
         }
+        // A field the entry's client would ignore is a mistake worth saying.
+        if entry.api.is_some() && entry.provider != Provider::Openai {
+            return Err(ConfigError::Parse {
+                origin: origin.to_string(),
+                message: format!(
+                    "the entry `{}` sets `api`, which only openai entries have (its provider is {})",
+                    entry.id, entry.provider
+                ),
+            });
+        }
     }
     Ok(file.llms)
 }
@@ -353,6 +377,37 @@ mod tests {
         let err = Registry::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("bad.yaml"), "{err}");
         assert!(err.contains("carrier-pigeon"), "{err}");
+    }
+
+    #[test]
+    fn openai_reasoning_models_call_the_responses_api() {
+        let registry = Registry::embedded().unwrap();
+        for entry in registry.entries() {
+            let expected = ["o3", "o4-mini"]
+                .contains(&entry.id.as_str())
+                .then_some(OpenAiApi::Responses);
+            assert_eq!(entry.api, expected, "{}", entry.id);
+        }
+    }
+
+    #[test]
+    fn api_is_read_for_openai_entries_and_refused_for_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("llms.yaml");
+        let entry = |provider: &str, api: &str| {
+            format!("llms:\n  - id: x\n    provider: {provider}\n    model: m\n    api: {api}\n")
+        };
+        std::fs::write(&path, entry("openai", "chat")).unwrap();
+        let registry = Registry::load(Some(&path)).unwrap();
+        assert_eq!(registry.get("x").unwrap().api, Some(OpenAiApi::Chat));
+
+        std::fs::write(&path, entry("anthropic", "responses")).unwrap();
+        let err = Registry::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("only openai entries"), "{err}");
+
+        std::fs::write(&path, entry("openai", "completions")).unwrap();
+        let err = Registry::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("completions"), "{err}");
     }
 
     #[test]

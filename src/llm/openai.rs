@@ -22,13 +22,14 @@ use async_openai::Client;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::openai_errors::{
+    checked_setup, describe, describe_error_body, error_message, invalid_setup, redact, snippet,
+    timed_out, transport_kind,
+};
 use super::retry::parse_retry_after;
 use super::{
     ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, Reply, Role, TransportKind, Usage,
 };
-
-/// How much of an unexpected body goes into an error message.
-const BODY_SNIPPET_CHARS: usize = 500;
 
 /// A `ChatModel` that calls an OpenAI-compatible chat-completions endpoint.
 ///
@@ -55,29 +56,7 @@ impl OpenAiModel {
         api_key: Option<String>,
         request_timeout: Duration,
     ) -> Result<Self, LlmError> {
-        let base_url = base_url.trim().trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(invalid_setup(
-                &base_url,
-                "the base URL must start with http:// or https://".to_owned(),
-            ));
-        }
-        // Keys are read from files and environment variables, where stray whitespace is common;
-        // an empty key means there is none.
-        let api_key = api_key
-            .map(|key| key.trim().to_owned())
-            .filter(|key| !key.is_empty());
-        if let Some(key) = &api_key {
-            // async-openai panics on a key that cannot go into a header; refuse it here instead,
-            // without repeating it.
-            if !key.bytes().all(|byte| byte.is_ascii_graphic()) {
-                return Err(invalid_setup(
-                    &base_url,
-                    "the API key contains characters that cannot be sent in an HTTP header"
-                        .to_owned(),
-                ));
-            }
-        }
+        let (base_url, api_key) = checked_setup(base_url, api_key)?;
 
         // Every setting is given explicitly: `OpenAIConfig::new()` would otherwise pick up
         // OPENAI_API_KEY, OPENAI_ORG_ID and OPENAI_PROJECT_ID from the environment and send them
@@ -124,14 +103,7 @@ impl OpenAiModel {
         match tokio::time::timeout(self.request_timeout, call).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(error)) => Err(self.map_error(error)),
-            Err(_elapsed) => Err(LlmError::Transport {
-                base_url: self.base_url.clone(),
-                kind: TransportKind::Timeout,
-                source: Box::new(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no complete answer within {:?}", self.request_timeout),
-                )),
-            }),
+            Err(_elapsed) => Err(timed_out(&self.base_url, self.request_timeout)),
         }
     }
 
@@ -175,20 +147,11 @@ impl OpenAiModel {
                     )),
                 }
             }
-            OpenAIError::Reqwest(source) => {
-                let kind = if source.is_timeout() {
-                    TransportKind::Timeout
-                } else if source.is_connect() {
-                    TransportKind::Connect
-                } else {
-                    TransportKind::Dropped
-                };
-                LlmError::Transport {
-                    base_url: self.base_url.clone(),
-                    kind,
-                    source: Box::new(source),
-                }
-            }
+            OpenAIError::Reqwest(source) => LlmError::Transport {
+                base_url: self.base_url.clone(),
+                kind: transport_kind(&source),
+                source: Box::new(source),
+            },
             // Building the request or a middleware layer failed; either way nothing usable
             // came back from the network.
             other => LlmError::Transport {
@@ -258,12 +221,8 @@ impl OpenAiModel {
         }
     }
 
-    /// Servers and proxies sometimes echo the request back in an error; the key must not follow.
     fn redact(&self, text: String) -> String {
-        match &self.api_key {
-            Some(key) if text.contains(key.as_str()) => text.replace(key.as_str(), "[redacted]"),
-            _ => text,
-        }
+        redact(self.api_key.as_deref(), text)
     }
 }
 
@@ -445,80 +404,6 @@ fn describe_api_error(error: &ApiError) -> String {
     describe(&error.message, error.r#type.as_deref(), code.as_ref())
 }
 
-fn describe(message: &str, kind: Option<&str>, code: Option<&Value>) -> String {
-    let mut labels = Vec::new();
-    if let Some(kind) = kind.filter(|kind| !kind.is_empty()) {
-        labels.push(format!("type {kind}"));
-    }
-    match code {
-        Some(Value::String(code)) if !code.is_empty() => labels.push(format!("code {code}")),
-        Some(Value::Number(code)) => labels.push(format!("code {code}")),
-        _ => {}
-    }
-    if labels.is_empty() {
-        message.to_owned()
-    } else {
-        format!("{message} ({})", labels.join(", "))
-    }
-}
-
-/// The provider's message from an error body: OpenAI's object where it is one, else the body.
-fn describe_error_body(body: &str) -> String {
-    if body.trim().is_empty() {
-        return "the body is empty".to_owned();
-    }
-    serde_json::from_str(body)
-        .ok()
-        .and_then(|value| error_message(&value))
-        .unwrap_or_else(|| snippet(body))
-}
-
-/// The message of an error body in any of the shapes compatible servers use: OpenAI's
-/// `{"error": {"message", "type", "code"}}` (with a numeric code at OpenRouter),
-/// `{"error": "..."}`, vLLM's older `{"object": "error", "message"}` and FastAPI's
-/// `{"detail": ...}`. `None` when the body is none of these.
-fn error_message(body: &Value) -> Option<String> {
-    match body.get("error") {
-        Some(Value::Object(error)) => {
-            let message = match error.get("message") {
-                Some(Value::String(message)) => message.clone(),
-                _ => snippet(&Value::Object(error.clone()).to_string()),
-            };
-            let kind = error.get("type").and_then(Value::as_str);
-            Some(describe(&message, kind, error.get("code")))
-        }
-        Some(Value::String(message)) => Some(message.clone()),
-        _ if body.get("object").and_then(Value::as_str) == Some("error") => {
-            let message = body.get("message").and_then(Value::as_str)?;
-            Some(describe(
-                message,
-                body.get("type").and_then(Value::as_str),
-                body.get("code"),
-            ))
-        }
-        _ => match body.get("detail")? {
-            Value::String(detail) => Some(detail.clone()),
-            detail => Some(snippet(&detail.to_string())),
-        },
-    }
-}
-
-/// The start of a body, cut at a character boundary.
-fn snippet(body: &str) -> String {
-    let body = body.trim();
-    match body.char_indices().nth(BODY_SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}...", &body[..cut]),
-        None => body.to_owned(),
-    }
-}
-
-fn invalid_setup(base_url: &str, problem: String) -> LlmError {
-    LlmError::Setup {
-        base_url: base_url.to_owned(),
-        problem,
-    }
-}
-
 type TapFuture =
     Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send + 'static>>;
 
@@ -587,42 +472,6 @@ mod tests {
         ]);
         assert_eq!(content_text(&parts).as_deref(), Some("fn main() {}"));
         assert_eq!(content_text(&Value::Null), None);
-    }
-
-    #[test]
-    fn error_messages_are_found_in_every_known_shape() {
-        let openai = serde_json::json!({"error": {"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}});
-        assert_eq!(
-            error_message(&openai).as_deref(),
-            Some("bad key (type invalid_request_error, code invalid_api_key)")
-        );
-        let openrouter = serde_json::json!({"error": {"message": "no credits", "code": 402}});
-        assert_eq!(
-            error_message(&openrouter).as_deref(),
-            Some("no credits (code 402)")
-        );
-        let plain = serde_json::json!({"error": "model 'x' not found"});
-        assert_eq!(
-            error_message(&plain).as_deref(),
-            Some("model 'x' not found")
-        );
-        let vllm = serde_json::json!({"object": "error", "message": "no such model", "type": "NotFoundError", "code": 404});
-        assert_eq!(
-            error_message(&vllm).as_deref(),
-            Some("no such model (type NotFoundError, code 404)")
-        );
-        let fastapi = serde_json::json!({"detail": "Not Found"});
-        assert_eq!(error_message(&fastapi).as_deref(), Some("Not Found"));
-        assert_eq!(error_message(&serde_json::json!({"choices": []})), None);
-    }
-
-    #[test]
-    fn snippets_cut_long_bodies_at_a_character_boundary() {
-        let long = "é".repeat(BODY_SNIPPET_CHARS + 10);
-        let cut = snippet(&long);
-        assert_eq!(cut.chars().count(), BODY_SNIPPET_CHARS + 3);
-        assert!(cut.ends_with("..."));
-        assert_eq!(snippet("  short  "), "short");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod e2e;
 mod fetch;
 mod gemini_client;
 mod openai_client;
+mod openai_responses_client;
 mod sandbox_attacks;
 mod support;
 mod tch_e2e;
