@@ -14,11 +14,13 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::{GenerateArgs, GlobalArgs};
-use crate::config::{LlmSpec, Provider, Registry};
+use crate::config::{LlmSpec, OpenAiApi, Provider, Registry};
 use crate::interrupt;
 use crate::llm::gate::{Gate, GatedModel};
 use crate::llm::probe::{is_loopback, probe, ServerInfo};
-use crate::llm::{ChatModel, OpenAiModel, ReferenceModel};
+use crate::llm::{
+    AnthropicModel, ChatModel, GeminiModel, OpenAiModel, OpenAiResponsesModel, ReferenceModel,
+};
 use crate::progress::{Progress, ProgressGroup};
 use crate::runs::{new_run_id, resolve_run, workspace_name};
 use crate::session::{
@@ -384,19 +386,19 @@ fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn Ch
     if spec.provider == Provider::Reference {
         return Ok(Box::new(ReferenceModel));
     }
-    if spec.provider != Provider::Openai {
-        return Err(UserError(format!(
-            "`{}` uses the {} API, whose native client is not in this version yet; \
-             the provider's OpenAI-compatible endpoint works through a registry entry with \
-             `provider: openai` and its `base_url`",
-            spec.id, spec.provider
-        ))
-        .into());
-    }
     let key = spec.api_key(|var| std::env::var(var).ok())?;
-    let model = OpenAiModel::new(spec.base_url(), key, Duration::from_secs(request_timeout))
-        .context("could not set up the API client")?;
-    Ok(Box::new(model))
+    let timeout = Duration::from_secs(request_timeout);
+    let url = spec.base_url();
+    let model: Box<dyn ChatModel + Send> = match (spec.provider, spec.api) {
+        (Provider::Openai, Some(OpenAiApi::Responses)) => {
+            Box::new(OpenAiResponsesModel::new(url, key, timeout)?)
+        }
+        (Provider::Openai, _) => Box::new(OpenAiModel::new(url, key, timeout)?),
+        (Provider::Anthropic, _) => Box::new(AnthropicModel::new(url, key, timeout)?),
+        (Provider::Gemini, _) => Box::new(GeminiModel::new(url, key, timeout)?),
+        (Provider::Reference, _) => Box::new(ReferenceModel),
+    };
+    Ok(model)
 }
 
 /// 0 when every run worked; 5 when any was aborted (not the LLM's doing, resumable); else 3.

@@ -164,7 +164,10 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
 
     // The crate as the last iteration left it: reply 3's stats.rs, reply 1's other files kept,
     // and the harness's own configuration.
-    let krate = harness.generated_dir().join(FIXTURE);
+    let krate = harness
+        .generated_dir()
+        .join("rust-tiny")
+        .join(format!("{FIXTURE}-r1"));
     let stats = std::fs::read_to_string(krate.join("src/stats.rs")).unwrap();
     assert!(stats.contains("line.is_empty() || line.starts_with('#')"));
     let main = std::fs::read_to_string(krate.join("src/main.rs")).unwrap();
@@ -374,25 +377,55 @@ fn bad_input_fails_before_any_work_with_advice() {
 }
 
 #[test]
-fn an_api_failure_aborts_the_run_without_charging_the_llm() {
+fn an_api_failure_is_retried_then_aborts_without_charging_the_llm_and_resumes() {
+    // Reply 1, then the server fails twice (both attempts of iteration 2), then it is back.
     let mut script = scripted_conversation();
-    script.truncate(1);
+    let rest = script.split_off(1);
     script.push(Scripted::server_error());
+    script.push(Scripted::server_error());
+    script.extend(rest);
     let server = OpenAiServer::start(script);
     let harness = Harness::new()
         .registry(&registry(&server.base_url()))
         .env("FIXTURE_API_KEY", KEY);
-    let out = harness.run(&["generate", "--llm", FIXTURE]).expect_code(3);
+    let retry = [
+        "--max-attempts",
+        "2",
+        "--retry-base-ms",
+        "1",
+        "--retry-cap-ms",
+        "2",
+    ];
+    let mut args = vec!["generate", "--llm", FIXTURE];
+    args.extend(retry);
+    let out = harness.run(&args).expect_code(5);
     assert!(
-        out.stdout.contains("aborted at iteration 2"),
+        out.stdout.contains("aborted at iteration 2") && out.stdout.contains("--resume"),
         "{}",
         out.stdout
     );
-    let transcript = read_transcript(&harness.only_run().join("transcript.yaml")).unwrap();
-    assert!(transcript
+    let run = harness.only_run();
+    let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
+    let attempts: Vec<_> = transcript
         .events
         .iter()
-        .any(|e| matches!(e, Event::ModelError(_))));
+        .filter_map(|e| match e {
+            Event::Attempt(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts.len(), 1, "the first failure was retried once");
+    assert_eq!((attempts[0].attempt, attempts[0].status), (1, Some(500)));
+    assert!(attempts[0].wait_ms.is_some());
+    let error = transcript
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::ModelError(m) => Some(m),
+            _ => None,
+        })
+        .expect("a model error");
+    assert_eq!((error.attempts, error.status), (2, Some(500)));
     assert_eq!(transcript.end().unwrap().status, EndStatus::Aborted);
     let json = harness
         .run(&["report", "errors", "--format", "json"])
@@ -404,6 +437,20 @@ fn an_api_failure_aborts_the_run_without_charging_the_llm() {
         table["rows"][0]["rounds_total"], 1,
         "only iteration 1's compile errors count"
     );
+
+    // The server is back: the aborted run goes on from iteration 2 to the end.
+    let mut resume = vec!["generate", "--resume", run.to_str().unwrap()];
+    resume.extend(retry);
+    let out = harness.run(&resume).expect_code(0);
+    assert!(
+        out.stdout.contains("succeeded after 3 iteration(s)"),
+        "{}",
+        out.stdout
+    );
+    let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
+    assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
+    assert_eq!(transcript.outcomes().count(), 3);
+    assert_eq!(server.requests().len(), 5);
 }
 
 #[test]
@@ -464,12 +511,18 @@ fn llms_lists_the_registry_and_which_keys_are_set() {
 }
 
 #[test]
-fn a_provider_without_a_native_client_is_refused_before_any_work() {
-    let harness = Harness::new().env("ANTHROPIC_API_KEY", "fixture-anthropic-secret");
+fn a_native_provider_without_its_key_is_refused_before_any_work() {
+    let harness = Harness::new();
     let out = harness
-        .run(&["generate", "--llm", "claude-sonnet-4"])
+        .run_with_env(
+            &["generate", "--llm", "gpt-4o,claude-sonnet-4"],
+            &[
+                ("OPENAI_API_KEY", "fixture-openai-secret"),
+                ("ANTHROPIC_API_KEY", ""),
+            ],
+        )
         .expect_code(2);
-    assert!(out.stderr.contains("anthropic API"), "{}", out.stderr);
+    assert!(out.stderr.contains("ANTHROPIC_API_KEY"), "{}", out.stderr);
     assert!(!harness.runs_dir().exists());
 }
 

@@ -6,7 +6,7 @@
 //! block on a child process while the server answers.
 //!
 //! It speaks just enough HTTP/1.1: one request per connection, answered with `Connection: close`,
-//! request bodies by `Content-Length` or chunked. Every request, whatever its method and path,
+//! request bodies by `Content-Length` or chunked. Every POST request, whatever its path,
 //! gets the next answer; once the script runs out it answers 500 with an error object saying so
 //! (in the `{"error": {"message", "type", "code"}}` shape, whose `message` every provider's
 //! client reads), so a test that makes more requests than it planned fails loudly.
@@ -235,6 +235,18 @@ fn serve(listener: &TcpListener, shared: &Shared) {
         let Ok(request) = read_request(&mut stream) else {
             continue;
         };
+        // Discovery (`GET /v1/models`, llama.cpp's `/props`), as a harness asks a local server
+        // before a run, answers on its own: it is not recorded and uses up no scripted answer.
+        if request.method == "GET" {
+            let (status, body) = if request.path.ends_with("/models") {
+                (200, r#"{"object":"list","data":[{"id":"fixture-model"}]}"#)
+            } else {
+                (404, r#"{"error":"not found"}"#)
+            };
+            let headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+            let _ = write_response(&mut stream, status, &headers, body.as_bytes(), body.len());
+            continue;
+        }
         served += 1;
         let next = match &shared.responder {
             Some(responder) => (lock(responder))(&request),
