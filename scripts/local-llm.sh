@@ -89,7 +89,10 @@ EOF
   say "Qwen2.5-Coder $size: $file ($(du -h "$file" | cut -f1)), sha256 $want"
 }
 
-answers() { curl -sf --max-time 2 "http://127.0.0.1:$1/health" >/dev/null 2>&1; }
+answers() {
+  python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+    "http://127.0.0.1:$1/health" >/dev/null 2>&1
+}
 
 serve() {
   local size="$1" port file pid log

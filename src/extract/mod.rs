@@ -49,10 +49,13 @@
 //!
 //! # Fallbacks for blocks that name no file
 //!
-//! Each one is recorded in the notes, since it is a guess:
+//! Each one is recorded in the notes, and the file is marked `guessed`, since it is a guess (a
+//! table counts such rounds as format failures the harness repaired):
 //!
-//! - a `toml` (or untagged) block with a `[package]` table becomes `Cargo.toml`, when `Cargo.toml`
-//!   is expected and no block names it;
+//! - a `toml`, untagged or even `rust`-tagged block with a `[package]` table and no Rust items
+//!   becomes `Cargo.toml`, when `Cargo.toml` is expected and no block names it;
+//! - the one unnamed `rust` (or untagged) block with a `fn main` becomes `src/main.rs`, when it is
+//!   expected and no block names it;
 //! - when exactly one expected `.rs` file is named by no block and exactly one `rust` block names
 //!   no file, that block becomes that file.
 //!

@@ -8,6 +8,7 @@ mod data;
 mod e2e;
 mod fetch;
 mod gemini_client;
+mod live_llm;
 mod openai_client;
 mod openai_responses_client;
 mod sandbox_attacks;
