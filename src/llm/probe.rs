@@ -21,7 +21,8 @@ pub struct ServerInfo {
     /// The context size in tokens (llama.cpp's `/props` `n_ctx`, vLLM's `max_model_len`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_tokens: Option<u64>,
-    /// The weights file the server loaded (llama.cpp's `model_path`).
+    /// The name of the weights file the server loaded (llama.cpp's `model_path`, without its
+    /// folder: a recording names no folder of the machine it was made on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_path: Option<String>,
     /// The server's build (llama.cpp's `build_info`).
@@ -128,7 +129,8 @@ fn read_props(body: &Value, info: &mut ServerInfo) {
         info.context_tokens = Some(n_ctx);
     }
     if let Some(path) = body.get("model_path").and_then(Value::as_str) {
-        info.model_path = Some(path.to_owned());
+        let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        info.model_path = Some(name.to_owned());
     }
     if let Some(build) = body.get("build_info").and_then(Value::as_str) {
         info.build = Some(build.to_owned());
@@ -169,7 +171,7 @@ mod tests {
             &mut info,
         );
         assert_eq!(info.context_tokens, Some(8192));
-        assert_eq!(info.model_path.as_deref(), Some("/m/q.gguf"));
+        assert_eq!(info.model_path.as_deref(), Some("q.gguf"));
         assert_eq!(info.build.as_deref(), Some("b1-571d0d5"));
     }
 }
