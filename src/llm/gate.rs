@@ -39,11 +39,6 @@ impl Gate {
         })
     }
 
-    /// The provider this gate is for (its base URL), for messages.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// How many requests may be in flight now.
     pub fn limit(&self) -> usize {
         self.lock().limit

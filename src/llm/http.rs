@@ -55,29 +55,12 @@ impl JsonClient {
         key_header: &'static str,
         request_timeout: Duration,
     ) -> Result<Self, LlmError> {
-        let base_url = base_url.trim().trim_end_matches('/').to_owned();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(setup_error(
-                &base_url,
-                "the base URL must start with http:// or https://",
-            ));
-        }
-        // Keys are read from files and environment variables, where stray whitespace is common;
-        // an empty key means there is none.
-        let api_key = api_key
-            .map(|key| key.trim().to_owned())
-            .filter(|key| !key.is_empty());
+        let (base_url, api_key) = checked_setup(base_url, api_key)?;
         let key_header = match &api_key {
             None => None,
             Some(key) => {
-                // Checked here, with a message that does not repeat the key; `HeaderValue` would
-                // accept some bytes (tabs, non-ASCII) that no provider's key contains.
-                let value = key
-                    .bytes()
-                    .all(|byte| byte.is_ascii_graphic())
-                    .then(|| HeaderValue::from_str(key).ok())
-                    .flatten();
-                let Some(mut value) = value else {
+                // `checked_setup` refused keys that no header can carry, without repeating them.
+                let Ok(mut value) = HeaderValue::from_str(key) else {
                     return Err(setup_error(
                         &base_url,
                         "the API key contains characters that cannot be sent in an HTTP header",
@@ -223,10 +206,7 @@ impl JsonClient {
 
     /// Servers and proxies sometimes echo the request back in an error; the key must not follow.
     fn redact(&self, text: String) -> String {
-        match &self.api_key {
-            Some(key) if text.contains(key.as_str()) => text.replace(key.as_str(), "[redacted]"),
-            _ => text,
-        }
+        redact(self.api_key.as_deref(), text)
     }
 }
 
@@ -271,9 +251,64 @@ pub(super) fn snippet(body: &str) -> String {
 }
 
 fn setup_error(base_url: &str, problem: &str) -> LlmError {
+    invalid_setup(base_url, problem.to_owned())
+}
+
+/// The base URL without surrounding whitespace or a trailing slash, and the key without
+/// surrounding whitespace (`None` when empty), or why they cannot be used.
+pub(super) fn checked_setup(
+    base_url: &str,
+    api_key: Option<String>,
+) -> Result<(String, Option<String>), LlmError> {
+    let base_url = base_url.trim().trim_end_matches('/').to_owned();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(invalid_setup(
+            &base_url,
+            "the base URL must start with http:// or https://".to_owned(),
+        ));
+    }
+    // Keys are read from files and environment variables, where stray whitespace is common;
+    // an empty key means there is none.
+    let api_key = api_key
+        .map(|key| key.trim().to_owned())
+        .filter(|key| !key.is_empty());
+    if let Some(key) = &api_key {
+        // A key that cannot go into a header would fail later, inside the HTTP stack (async-openai
+        // even panics on one); refuse it here instead, without repeating it.
+        if !key.bytes().all(|byte| byte.is_ascii_graphic()) {
+            return Err(invalid_setup(
+                &base_url,
+                "the API key contains characters that cannot be sent in an HTTP header".to_owned(),
+            ));
+        }
+    }
+    Ok((base_url, api_key))
+}
+
+pub(super) fn invalid_setup(base_url: &str, problem: String) -> LlmError {
     LlmError::Setup {
         base_url: base_url.to_owned(),
-        problem: problem.to_owned(),
+        problem,
+    }
+}
+
+/// Servers and proxies sometimes echo the request back in an error; the key must not follow.
+pub(super) fn redact(api_key: Option<&str>, text: String) -> String {
+    match api_key {
+        Some(key) if text.contains(key) => text.replace(key, "[redacted]"),
+        _ => text,
+    }
+}
+
+/// The transport error for a call that did not finish within `timeout`.
+pub(super) fn timed_out(base_url: &str, timeout: std::time::Duration) -> LlmError {
+    LlmError::Transport {
+        base_url: base_url.to_owned(),
+        kind: TransportKind::Timeout,
+        source: Box::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no complete answer within {timeout:?}"),
+        )),
     }
 }
 
@@ -345,5 +380,27 @@ mod tests {
         )
         .unwrap();
         assert!(blank.key_header.is_none());
+    }
+
+    #[test]
+    fn setup_trims_the_url_and_key_and_refuses_what_cannot_work() {
+        let (url, key) = checked_setup(" http://h/v1/ ", Some(" k \n".to_owned())).unwrap();
+        assert_eq!((url.as_str(), key.as_deref()), ("http://h/v1", Some("k")));
+        let (_, key) = checked_setup("https://h", Some("  ".to_owned())).unwrap();
+        assert_eq!(key, None);
+        assert!(checked_setup("h/v1", None).is_err());
+        assert!(checked_setup("http://h", Some("a b".to_owned())).is_err());
+    }
+
+    #[test]
+    fn redaction_replaces_every_copy_of_the_key() {
+        assert_eq!(
+            redact(
+                Some("fixture-key-1"),
+                "a fixture-key-1 b fixture-key-1".to_owned()
+            ),
+            "a [redacted] b [redacted]"
+        );
+        assert_eq!(redact(None, "fixture-key-1".to_owned()), "fixture-key-1");
     }
 }

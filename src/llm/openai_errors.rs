@@ -1,82 +1,13 @@
 //! What OpenAI's two clients (chat completions and Responses) share about failing: reading the
 //! error bodies OpenAI and the compatible servers send, refusing a setup that cannot work, and
-//! keeping the API key out of every message.
+//! keeping the API key out of every message (the last two from `http.rs`, which every client
+//! shares).
 
 use serde_json::Value;
 
-use super::{LlmError, TransportKind};
-
-/// How much of an unexpected body goes into an error message.
-const BODY_SNIPPET_CHARS: usize = 500;
-
-/// The base URL without surrounding whitespace or a trailing slash, and the key without
-/// surrounding whitespace (`None` when empty), or why they cannot be used.
-pub(super) fn checked_setup(
-    base_url: &str,
-    api_key: Option<String>,
-) -> Result<(String, Option<String>), LlmError> {
-    let base_url = base_url.trim().trim_end_matches('/').to_owned();
-    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-        return Err(invalid_setup(
-            &base_url,
-            "the base URL must start with http:// or https://".to_owned(),
-        ));
-    }
-    // Keys are read from files and environment variables, where stray whitespace is common;
-    // an empty key means there is none.
-    let api_key = api_key
-        .map(|key| key.trim().to_owned())
-        .filter(|key| !key.is_empty());
-    if let Some(key) = &api_key {
-        // A key that cannot go into a header would fail later, inside the HTTP stack (async-openai
-        // even panics on one); refuse it here instead, without repeating it.
-        if !key.bytes().all(|byte| byte.is_ascii_graphic()) {
-            return Err(invalid_setup(
-                &base_url,
-                "the API key contains characters that cannot be sent in an HTTP header".to_owned(),
-            ));
-        }
-    }
-    Ok((base_url, api_key))
-}
-
-pub(super) fn invalid_setup(base_url: &str, problem: String) -> LlmError {
-    LlmError::Setup {
-        base_url: base_url.to_owned(),
-        problem,
-    }
-}
-
-/// Servers and proxies sometimes echo the request back in an error; the key must not follow.
-pub(super) fn redact(api_key: Option<&str>, text: String) -> String {
-    match api_key {
-        Some(key) if text.contains(key) => text.replace(key, "[redacted]"),
-        _ => text,
-    }
-}
-
-/// How a request that got no whole answer failed.
-pub(super) fn transport_kind(error: &reqwest::Error) -> TransportKind {
-    if error.is_timeout() {
-        TransportKind::Timeout
-    } else if error.is_connect() {
-        TransportKind::Connect
-    } else {
-        TransportKind::Dropped
-    }
-}
-
-/// The transport error for a call that did not finish within `timeout`.
-pub(super) fn timed_out(base_url: &str, timeout: std::time::Duration) -> LlmError {
-    LlmError::Transport {
-        base_url: base_url.to_owned(),
-        kind: TransportKind::Timeout,
-        source: Box::new(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("no complete answer within {timeout:?}"),
-        )),
-    }
-}
+pub(super) use super::http::{
+    checked_setup, invalid_setup, redact, snippet, timed_out, transport_kind,
+};
 
 /// An error message with its labels: the message, then its type and code where given.
 pub(super) fn describe(message: &str, kind: Option<&str>, code: Option<&Value>) -> String {
@@ -137,15 +68,6 @@ pub(super) fn error_message(body: &Value) -> Option<String> {
     }
 }
 
-/// The start of a body, cut at a character boundary.
-pub(super) fn snippet(body: &str) -> String {
-    let body = body.trim();
-    match body.char_indices().nth(BODY_SNIPPET_CHARS) {
-        Some((cut, _)) => format!("{}...", &body[..cut]),
-        None => body.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,33 +97,5 @@ mod tests {
         let fastapi = serde_json::json!({"detail": "Not Found"});
         assert_eq!(error_message(&fastapi).as_deref(), Some("Not Found"));
         assert_eq!(error_message(&serde_json::json!({"choices": []})), None);
-    }
-
-    #[test]
-    fn snippets_cut_long_bodies_at_a_character_boundary() {
-        let long = "é".repeat(BODY_SNIPPET_CHARS + 10);
-        let cut = snippet(&long);
-        assert_eq!(cut.chars().count(), BODY_SNIPPET_CHARS + 3);
-        assert!(cut.ends_with("..."));
-        assert_eq!(snippet("  short  "), "short");
-    }
-
-    #[test]
-    fn setup_trims_the_url_and_key_and_refuses_what_cannot_work() {
-        let (url, key) = checked_setup(" http://h/v1/ ", Some(" k \n".to_owned())).unwrap();
-        assert_eq!((url.as_str(), key.as_deref()), ("http://h/v1", Some("k")));
-        let (_, key) = checked_setup("https://h", Some("  ".to_owned())).unwrap();
-        assert_eq!(key, None);
-        assert!(checked_setup("h/v1", None).is_err());
-        assert!(checked_setup("http://h", Some("a b".to_owned())).is_err());
-    }
-
-    #[test]
-    fn redaction_replaces_every_copy_of_the_key() {
-        assert_eq!(
-            redact(Some("fixture-key-1"), "a fixture-key-1 b fixture-key-1".to_owned()),
-            "a [redacted] b [redacted]"
-        );
-        assert_eq!(redact(None, "fixture-key-1".to_owned()), "fixture-key-1");
     }
 }

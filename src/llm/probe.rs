@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{LlmError, TransportKind};
+use super::http::transport_kind;
+use super::LlmError;
 
 /// What a local server says about itself. Every field is optional: servers differ.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -75,19 +76,10 @@ pub fn probe(base_url: &str, timeout: Duration) -> Result<ServerInfo, LlmError> 
 }
 
 async fn get_json(client: &reqwest::Client, url: &str, base_url: &str) -> Result<Value, LlmError> {
-    let transport = |error: reqwest::Error| {
-        let kind = if error.is_timeout() {
-            TransportKind::Timeout
-        } else if error.is_connect() {
-            TransportKind::Connect
-        } else {
-            TransportKind::Dropped
-        };
-        LlmError::Transport {
-            base_url: base_url.to_owned(),
-            kind,
-            source: Box::new(error),
-        }
+    let transport = |error: reqwest::Error| LlmError::Transport {
+        base_url: base_url.to_owned(),
+        kind: transport_kind(&error),
+        source: Box::new(error),
     };
     let response = client.get(url).send().await.map_err(transport)?;
     let status = response.status();

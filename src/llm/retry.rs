@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::{ChatModel, ChatRequest, LlmError, Reply, TransportKind};
+use super::{ChatModel, ChatRequest, LlmError, Reply};
 
 /// HTTP statuses retried: timeouts, rate limits, server errors and overload (Anthropic's 529).
 /// Every other status is fatal: the request itself, the key or the model name is wrong.
@@ -191,21 +191,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(date.duration_since(now).unwrap_or_default())
 }
 
-/// Whether a transport failure was a timeout (for messages that tell slow from unreachable).
-pub fn is_timeout(error: &LlmError) -> bool {
-    matches!(
-        error,
-        LlmError::Transport {
-            kind: TransportKind::Timeout,
-            ..
-        }
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::{ChatMessage, SamplingParams};
+    use crate::llm::{ChatMessage, SamplingParams, TransportKind};
     use std::cell::RefCell;
 
     fn api(status: u16) -> LlmError {

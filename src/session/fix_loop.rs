@@ -33,6 +33,11 @@ use super::provenance::now_rfc3339;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     WaitingForModel,
+    /// A model call failed and is tried again after a wait (so a long wait is never silent).
+    Retrying {
+        attempt: u32,
+        wait_ms: u64,
+    },
     Building,
     Running,
 }
@@ -41,6 +46,13 @@ impl std::fmt::Display for Phase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Phase::WaitingForModel => "waiting for the model",
+            Phase::Retrying { attempt, wait_ms } => {
+                return write!(
+                    f,
+                    "attempt {attempt} failed (not charged to the LLM); trying again in {:.1} s",
+                    *wait_ms as f64 / 1000.0
+                )
+            }
             Phase::Building => "building",
             Phase::Running => "running",
         })
@@ -230,7 +242,16 @@ pub(crate) fn drive(
                     new_messages: history[sent..].to_vec(),
                 }))?;
                 progress(iteration, Phase::WaitingForModel);
-                let reply = match ask(config, model, &mut writer, iteration, &request, &history)? {
+                let asked = ask(
+                    config,
+                    model,
+                    &mut writer,
+                    progress,
+                    iteration,
+                    &request,
+                    &history,
+                )?;
+                let reply = match asked {
                     Asked::Reply(reply) => reply,
                     Asked::Stop(error) => {
                         let reason = error.to_string();
@@ -373,6 +394,7 @@ fn ask(
     config: &SessionConfig,
     model: &mut dyn ChatModel,
     writer: &mut TranscriptWriter,
+    progress: &dyn Fn(u32, Phase),
     iteration: u32,
     request: &ChatRequest,
     history: &[ChatMessage],
@@ -387,9 +409,16 @@ fn ask(
         &std::thread::sleep,
         &mut |failed: &FailedAttempt| {
             // The final failure is the `model-error` event; only retried attempts come here.
-            if failed.wait.is_none() {
+            let Some(wait) = failed.wait else {
                 return Ok(());
-            }
+            };
+            progress(
+                iteration,
+                Phase::Retrying {
+                    attempt: failed.attempt,
+                    wait_ms: millis(wait),
+                },
+            );
             writer.append(&Event::Attempt(AttemptEvent {
                 iteration,
                 attempt: failed.attempt,
