@@ -405,7 +405,8 @@ fn an_api_failure_is_retried_then_aborts_without_charging_the_llm_and_resumes() 
         out.stdout
     );
     assert!(
-        out.stderr.contains("attempt 1 failed (not charged to the LLM); trying again in"),
+        out.stderr
+            .contains("attempt 1 failed (not charged to the LLM); trying again in"),
         "a wait is announced even without a terminal: {}",
         out.stderr
     );
