@@ -132,6 +132,7 @@ fn session(dir: &Path, name: &str, iterations: u32) -> Duration {
         sandbox: None,
         server: None,
         retry: Default::default(),
+        budget: harness::session::Budget::unlimited(),
         expected_outcomes: None,
     };
     let mut model = InstantModel {

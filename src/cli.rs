@@ -50,6 +50,8 @@ pub struct GlobalArgs {
     pub no_sandbox: bool,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Ask an LLM for the program and loop until it builds and runs (records a run).
@@ -183,6 +185,35 @@ pub struct GenerateArgs {
     pub request_timeout: u64,
     #[command(flatten)]
     pub retry: RetryArgs,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// Spending limits, checked before each request; a run that reaches one ends aborted (a harness
+/// limit, not charged to the LLM) and `--resume` with a larger limit goes on.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BudgetArgs {
+    /// US dollars for this whole invocation, all LLMs and repeats together.
+    #[arg(long, value_parser = parse_usd)]
+    pub max_cost: Option<f64>,
+    /// US dollars per run.
+    #[arg(long, value_parser = parse_usd)]
+    pub max_run_cost: Option<f64>,
+    /// Tokens (input plus output, as reported) for this whole invocation.
+    #[arg(long)]
+    pub max_tokens: Option<u64>,
+    /// Tokens (input plus output, as reported) per run.
+    #[arg(long)]
+    pub max_run_tokens: Option<u64>,
+}
+
+fn parse_usd(text: &str) -> Result<f64, String> {
+    match text.trim().trim_start_matches('$').parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
+        _ => Err(format!(
+            "`{text}` is not an amount of US dollars (say 2.50)"
+        )),
+    }
 }
 
 /// `I/N` with 1 <= I <= N.

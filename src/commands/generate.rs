@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{GenerateArgs, GlobalArgs};
+use crate::cli::{BudgetArgs, GenerateArgs, GlobalArgs};
 use crate::config::{LlmSpec, OpenAiApi, Provider, Registry};
 use crate::interrupt;
 use crate::llm::gate::{Gate, GatedModel};
@@ -24,8 +24,8 @@ use crate::llm::{
 use crate::progress::{Progress, ProgressGroup};
 use crate::runs::{new_run_id, resolve_run, workspace_name};
 use crate::session::{
-    harness_info, now_rfc3339, resume_session, run_session, toolchain_info, SessionConfig,
-    SessionError, SessionSummary,
+    harness_info, now_rfc3339, resume_session, run_session, toolchain_info, Budget,
+    InvocationBudget, Limits, SessionConfig, SessionError, SessionSummary,
 };
 use crate::target::Target;
 use crate::transcript::{read_transcript, EndStatus, TRANSCRIPT_FILE};
@@ -68,7 +68,12 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
     }
     for spec in &specs {
         check_client(spec)?;
+        check_priced(spec, &args.budget)?;
     }
+    let invocation_budget = InvocationBudget::new(Limits {
+        cost_usd: args.budget.max_cost,
+        tokens: args.budget.max_tokens,
+    });
     let servers = probe_local_servers(&specs)?;
     let isolation = isolation(global)?;
     let target = super::target_for(&args.target, global, &isolation)?;
@@ -96,6 +101,11 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
                         target: target.as_ref(),
                         server: servers.get(job.spec.base_url()).cloned(),
                         gate: gates[job.spec.base_url()].clone(),
+                        budget: Budget {
+                            run: run_limits(&args.budget),
+                            invocation: Some(invocation_budget.clone()),
+                            recorded_stop: None,
+                        },
                         group: &group,
                         running: &running,
                     };
@@ -220,6 +230,33 @@ fn check_client(spec: &LlmSpec) -> anyhow::Result<()> {
     client_for(spec, 1).map(drop)
 }
 
+/// A cost limit needs a price: refused before any work where neither the registry nor the
+/// provider can say what a reply cost.
+fn check_priced(spec: &LlmSpec, budget: &BudgetArgs) -> anyhow::Result<()> {
+    let wants_cost = budget.max_cost.is_some() || budget.max_run_cost.is_some();
+    if wants_cost && spec.price.is_none() && !reports_cost(spec) {
+        return Err(UserError(format!(
+            "`{}` has no price in the registry, so --max-cost/--max-run-cost cannot be kept; add `price: {{input_per_mtok: .., output_per_mtok: ..}}` to its entry, or limit tokens with --max-tokens/--max-run-tokens",
+            spec.id
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Servers that report each reply's cost themselves (OpenRouter's `usage.cost`).
+fn reports_cost(spec: &LlmSpec) -> bool {
+    spec.provider == Provider::Openai && spec.base_url().contains("openrouter")
+}
+
+/// The per-run limits asked for on the command line.
+fn run_limits(budget: &BudgetArgs) -> Limits {
+    Limits {
+        cost_usd: budget.max_run_cost,
+        tokens: budget.max_run_tokens,
+    }
+}
+
 /// Each distinct loopback server of these entries, asked what it serves. One that does not
 /// answer stops everything before any run folder exists.
 fn probe_local_servers(specs: &[LlmSpec]) -> anyhow::Result<BTreeMap<String, ServerInfo>> {
@@ -256,6 +293,7 @@ struct RunContext<'a> {
     target: &'a dyn Target,
     server: Option<ServerInfo>,
     gate: Arc<Gate>,
+    budget: Budget,
     group: &'a ProgressGroup,
     running: &'a Mutex<Vec<String>>,
 }
@@ -284,6 +322,7 @@ fn run_job(context: &RunContext, job: &Job) -> anyhow::Result<SessionSummary> {
         sandbox: Some(context.target.isolation_description()),
         server: context.server.clone(),
         retry: args.retry.policy(),
+        budget: context.budget.clone(),
         expected_outcomes: None,
     };
     let run_dir = runs_dir.join(&config.run_id).display().to_string();
@@ -358,6 +397,14 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
         sandbox: Some(target.isolation_description()),
         server: header.server.clone(),
         retry: args.retry.policy(),
+        budget: Budget {
+            run: run_limits(&args.budget),
+            invocation: Some(InvocationBudget::new(Limits {
+                cost_usd: args.budget.max_cost,
+                tokens: args.budget.max_tokens,
+            })),
+            recorded_stop: None,
+        },
         expected_outcomes: None,
     };
     warn_if_unconfined(target.as_ref());

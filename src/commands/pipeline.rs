@@ -69,6 +69,7 @@ pub fn pipeline(global: &GlobalArgs, args: &PipelineArgs) -> anyhow::Result<u8> 
             weights_sha256: None,
             request_timeout: 60,
             retry: Default::default(),
+            budget: Default::default(),
         },
     )?);
     let new_run = existing_runs(&own.runs_dir)

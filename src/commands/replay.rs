@@ -8,8 +8,11 @@ use crate::llm::ReplayModel;
 use crate::progress::Progress;
 use crate::runs::find_transcripts;
 use crate::sandbox::Isolation;
-use crate::session::{harness_info, run_session, toolchain_info, SessionConfig, SessionError};
-use crate::transcript::{read_transcript, OutcomeEvent, Transcript, TRANSCRIPT_FILE};
+use crate::session::{
+    harness_info, run_session, toolchain_info, Budget, SessionConfig, SessionError,
+    BUDGET_REASON_PREFIX,
+};
+use crate::transcript::{read_transcript, EndStatus, OutcomeEvent, Transcript, TRANSCRIPT_FILE};
 
 use super::{isolation, warn_if_unconfined, UserError, EXIT_DRIFT, EXIT_OK};
 
@@ -132,6 +135,17 @@ fn replay_one(
             max_attempts: 1,
             ..RetryPolicy::default()
         },
+        // A run a budget stopped stops at the same point; no other limit applies.
+        budget: recorded
+            .end()
+            .filter(|end| end.status == EndStatus::Aborted)
+            .and_then(|end| {
+                let reason = end.reason.clone()?;
+                reason
+                    .starts_with(BUDGET_REASON_PREFIX)
+                    .then(|| Budget::replaying_stop(end.iterations, reason))
+            })
+            .unwrap_or_else(Budget::unlimited),
         expected_outcomes: Some(recorded.outcomes().cloned().collect()),
     };
     warn_if_unconfined(target.as_ref());

@@ -2,4 +2,4 @@
 
 mod registry;
 
-pub use registry::{ConfigError, LlmSpec, OpenAiApi, Price, Provider, Registry};
+pub use registry::{spent_usd, ConfigError, LlmSpec, OpenAiApi, Price, Provider, Registry};

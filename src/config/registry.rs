@@ -77,6 +77,20 @@ impl Price {
     }
 }
 
+/// What one reply cost in US dollars: the provider's own figure where it reported one (OpenRouter's
+/// `usage.cost`), else the registry's list price times the reported tokens (cache discounts not
+/// applied), else unknown. One rule for budgets and tables alike.
+pub fn spent_usd(
+    reported: Option<f64>,
+    usage: Option<&crate::llm::Usage>,
+    price: Option<&Price>,
+) -> Option<f64> {
+    reported.or_else(|| {
+        let usage = usage?;
+        Some(price?.cost(usage.input_tokens, usage.output_tokens))
+    })
+}
+
 /// One registry entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::LlmSpec;
+use crate::config::{spent_usd, LlmSpec};
 use crate::taxonomy::Category;
 use crate::transcript::{EndStatus, Event, Transcript};
 
@@ -38,10 +38,18 @@ pub struct LlmRow {
     pub rounds_by_category: BTreeMap<Category, u32>,
     /// Individual diagnostics by category.
     pub diagnostics_by_category: BTreeMap<Category, u32>,
+    /// Rounds whose reply named no path for a file the harness then inferred (a format
+    /// failure the harness repaired; the round itself may still have worked).
+    pub inferred_rounds: u32,
+    /// Replies with exactly the bytes of an earlier reply of the same run.
+    pub identical_replies: u32,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// US dollars, where the registry entry has a price.
+    /// US dollars (`config::spent_usd`: the provider's reported cost, else the registry's list
+    /// price); `None` when no reply's cost is known.
     pub cost_usd: Option<f64>,
+    /// Replies whose cost is not known (no reported cost and no price, or no usage).
+    pub unpriced_replies: u32,
     pub wall_seconds: f64,
 }
 
@@ -122,20 +130,25 @@ fn add_run(row: &mut LlmRow, rounds_per_run: &mut Vec<u32>, transcript: &Transcr
         }
     }
     row.rounds_total += rounds;
-    let mut input = 0u64;
-    let mut output = 0u64;
+    let price = transcript.header.llm.price.as_ref();
     for event in &transcript.events {
-        if let Event::Reply(reply) = event {
-            if let Some(usage) = reply.usage {
-                input += usage.input_tokens;
-                output += usage.output_tokens;
+        match event {
+            Event::Reply(reply) => {
+                if let Some(usage) = reply.usage {
+                    row.input_tokens += usage.input_tokens;
+                    row.output_tokens += usage.output_tokens;
+                }
+                match spent_usd(reply.cost_usd, reply.usage.as_ref(), price) {
+                    Some(cost) => *row.cost_usd.get_or_insert(0.0) += cost,
+                    None => row.unpriced_replies += 1,
+                }
+                if reply.identical_to.is_some() {
+                    row.identical_replies += 1;
+                }
             }
+            Event::Files(files) if !files.inferred.is_empty() => row.inferred_rounds += 1,
+            _ => {}
         }
-    }
-    row.input_tokens += input;
-    row.output_tokens += output;
-    if let Some(price) = &transcript.header.llm.price {
-        *row.cost_usd.get_or_insert(0.0) += price.cost(input, output);
     }
     match transcript.end() {
         Some(end) => {

@@ -42,20 +42,26 @@ pub(crate) fn footnotes(fixture: bool, reference: bool) -> String {
     out
 }
 
+/// The cost, with how many replies it leaves out where their cost is unknown.
 fn cost(row: &LlmRow) -> String {
-    row.cost_usd
-        .map_or("n/a".to_string(), |c| format!("{c:.4}"))
+    match (row.cost_usd, row.unpriced_replies) {
+        (None, _) => "n/a".to_string(),
+        (Some(cost), 0) => format!("{cost:.4}"),
+        (Some(cost), unpriced) => format!("{cost:.4} (+{unpriced} unpriced)"),
+    }
 }
 
 /// Two Markdown tables: the runs, then the errors by category as `rounds (diagnostics)`.
 pub fn render_markdown(table: &ErrorTable) -> String {
     let mut out = String::new();
-    out.push_str("| LLM | runs | succeeded | first try | gave up | aborted | incomplete | rounds mean | rounds max | rounds | diagnostics | input tokens | output tokens | cost (USD) | wall (s) |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| LLM | runs | succeeded | first try | gave up | aborted | incomplete | rounds mean | rounds max | rounds | diagnostics | inferred files | identical replies | input tokens | output tokens | cost (USD) | wall (s) |\n");
+    out.push_str(
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
     for row in &table.rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
             label(row),
             row.runs,
             row.succeeded,
@@ -67,6 +73,8 @@ pub fn render_markdown(table: &ErrorTable) -> String {
             row.rounds_max,
             row.rounds_total,
             row.diagnostics_total,
+            row.inferred_rounds,
+            row.identical_replies,
             row.input_tokens,
             row.output_tokens,
             cost(row),
@@ -108,7 +116,7 @@ pub fn render_markdown(table: &ErrorTable) -> String {
 /// One CSV row per LLM; a `rounds:<category>` and a `diagnostics:<category>` column for every
 /// category of the taxonomy, so files from different runs line up.
 pub fn render_csv(table: &ErrorTable) -> String {
-    let mut out = String::from("llm,fixture,reference,runs,succeeded,succeeded_first_try,gave_up,aborted,incomplete,rounds_mean,rounds_max,rounds_total,diagnostics_total,input_tokens,output_tokens,cost_usd,wall_seconds");
+    let mut out = String::from("llm,fixture,reference,runs,succeeded,succeeded_first_try,gave_up,aborted,incomplete,rounds_mean,rounds_max,rounds_total,diagnostics_total,inferred_rounds,identical_replies,input_tokens,output_tokens,cost_usd,unpriced_replies,wall_seconds");
     for category in crate::taxonomy::Category::ALL {
         let _ = write!(out, ",rounds:{category},diagnostics:{category}");
     }
@@ -116,7 +124,7 @@ pub fn render_csv(table: &ErrorTable) -> String {
     for row in &table.rows {
         let _ = write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{:.3}",
+            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{},{},{},{:.3}",
             csv_field(&row.llm),
             row.fixture,
             row.reference,
@@ -130,9 +138,12 @@ pub fn render_csv(table: &ErrorTable) -> String {
             row.rounds_max,
             row.rounds_total,
             row.diagnostics_total,
+            row.inferred_rounds,
+            row.identical_replies,
             row.input_tokens,
             row.output_tokens,
             row.cost_usd.map_or(String::new(), |c| format!("{c:.6}")),
+            row.unpriced_replies,
             row.wall_seconds,
         );
         for category in crate::taxonomy::Category::ALL {

@@ -104,6 +104,71 @@ fn aggregates_runs_rounds_and_categories() {
 }
 
 #[test]
+fn counts_inferred_files_identical_replies_and_reported_cost() {
+    use crate::transcript::FilesEvent;
+    let mut run = others().remove(0);
+    let reply = |iteration, cost_usd, usage, identical_to| {
+        Event::Reply(ReplyEvent {
+            iteration,
+            text: "same".into(),
+            finish_reason: FinishReason::Stop,
+            usage,
+            latency_ms: 1,
+            model: None,
+            refusal: None,
+            system_fingerprint: None,
+            cost_usd,
+            attempts: 1,
+            identical_to,
+        })
+    };
+    let files = |iteration, inferred: &[&str]| {
+        Event::Files(FilesEvent {
+            iteration,
+            written: vec![],
+            kept: vec![],
+            notes: vec![],
+            inferred: inferred.iter().map(|p| p.to_string()).collect(),
+        })
+    };
+    let usage = Usage {
+        input_tokens: 100,
+        output_tokens: 50,
+        ..Default::default()
+    };
+    let end = run.events.pop().unwrap();
+    run.events = vec![
+        reply(1, Some(0.25), Some(usage), None),
+        files(1, &["Cargo.toml"]),
+        reply(2, None, None, Some(1)),
+        files(2, &[]),
+        reply(3, None, Some(usage), Some(1)),
+        files(3, &["src/main.rs", "Cargo.toml"]),
+        end,
+    ];
+    // No price in the entry: only the reported cost is known.
+    run.header.llm.price = None;
+    let row = aggregate(&[run.clone()]).rows.remove(0);
+    assert_eq!((row.inferred_rounds, row.identical_replies), (2, 2));
+    assert_eq!((row.input_tokens, row.output_tokens), (200, 100));
+    assert_eq!((row.cost_usd, row.unpriced_replies), (Some(0.25), 2));
+    let markdown = render_markdown(&aggregate(&[run.clone()]));
+    assert!(
+        markdown.contains("| 2 | 2 | 200 | 100 | 0.2500 (+2 unpriced) |"),
+        "{markdown}"
+    );
+    // With a price, the replies with usage are priced; the one without usage stays unknown.
+    run.header.llm.price = Some(crate::config::Price {
+        input_per_mtok: 1_000.0,
+        output_per_mtok: 2_000.0,
+        as_of: None,
+    });
+    let row = aggregate(&[run]).rows.remove(0);
+    assert_eq!(row.unpriced_replies, 1);
+    assert!((row.cost_usd.unwrap() - (0.25 + 0.1 + 0.1)).abs() < 1e-12);
+}
+
+#[test]
 fn markdown_table() {
     insta::assert_snapshot!(render_markdown(&table()));
 }

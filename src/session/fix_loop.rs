@@ -27,6 +27,7 @@ use crate::transcript::{
 };
 use crate::workspace::{Workspace, WorkspaceError};
 
+use super::budget::{Budget, Spent};
 use super::provenance::now_rfc3339;
 
 /// What the loop is doing, for progress display.
@@ -77,6 +78,8 @@ pub struct SessionConfig<'a> {
     pub server: Option<crate::llm::probe::ServerInfo>,
     /// How model calls are retried (replay: one attempt, no waits).
     pub retry: RetryPolicy,
+    /// Spending limits, checked before each request (replay: none).
+    pub budget: Budget,
     /// Replay only: the recorded verdict of each iteration. The session stops with a drift at
     /// the first iteration whose outcome differs.
     pub expected_outcomes: Option<Vec<OutcomeEvent>>,
@@ -125,6 +128,8 @@ pub(crate) struct LoopState {
     pub pending_reply: Option<Reply>,
     /// Harness time already spent before this session (resume).
     pub earlier_ms: u64,
+    /// What the recorded replies already cost (resume).
+    pub spent: Spent,
 }
 
 impl LoopState {
@@ -137,6 +142,7 @@ impl LoopState {
             first_iteration: 1,
             pending_reply: None,
             earlier_ms: 0,
+            spent: Spent::default(),
         }
     }
 }
@@ -188,6 +194,7 @@ pub(crate) fn drive(
         first_iteration,
         mut pending_reply,
         earlier_ms,
+        mut spent,
     } = state;
 
     let end = |writer: &mut TranscriptWriter,
@@ -229,6 +236,16 @@ pub(crate) fn drive(
         let reply = match pending_reply.take() {
             Some(reply) => reply,
             None => {
+                // A budget reached stops the run before the request: a harness limit.
+                if let Some(reason) = config.budget.exhausted(iteration, &spent) {
+                    return finish(
+                        &mut writer,
+                        EndStatus::Aborted,
+                        iteration,
+                        outcomes,
+                        Some(reason),
+                    );
+                }
                 let request = ChatRequest {
                     model: config.llm.model.clone(),
                     messages: history.clone(),
@@ -252,7 +269,13 @@ pub(crate) fn drive(
                     &history,
                 )?;
                 let reply = match asked {
-                    Asked::Reply(reply) => reply,
+                    Asked::Reply(reply) => {
+                        let price = config.llm.price.as_ref();
+                        config
+                            .budget
+                            .charge(&mut spent, Spent::of_reply(&reply, price));
+                        reply
+                    }
                     Asked::Stop(error) => {
                         let reason = error.to_string();
                         end(&mut writer, EndStatus::Aborted, iteration, Some(reason))?;

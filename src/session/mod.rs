@@ -1,9 +1,11 @@
 //! The fix loop, shared by `generate` and `replay`: prompt, reply, files, build, run, feedback.
 
+mod budget;
 mod fix_loop;
 mod provenance;
 mod resume;
 
+pub use budget::{Budget, InvocationBudget, Limits, Spent, BUDGET_REASON_PREFIX};
 pub use fix_loop::{run_session, Phase, SessionConfig, SessionError, SessionSummary};
 pub use provenance::{harness_info, now_rfc3339, toolchain_info};
 pub use resume::resume_session;

@@ -15,6 +15,7 @@ use crate::transcript::{
     EndEvent, EndStatus, Event, ReadError, ResumeEvent, Transcript, TranscriptWriter,
 };
 
+use super::budget::Spent;
 use super::fix_loop::{drive, LoopState, Phase, SessionConfig, SessionError, SessionSummary};
 use super::provenance::now_rfc3339;
 
@@ -40,6 +41,7 @@ pub fn resume_session(
     let mut last_request: Option<(u32, usize)> = None;
     let mut replies: Vec<(u32, Reply)> = Vec::new();
     let mut earlier_ms = 0u64;
+    let mut spent = Spent::default();
     for event in &transcript.events {
         match event {
             Event::Request(request) => {
@@ -62,7 +64,9 @@ pub fn resume_session(
                 earlier_ms += reply.latency_ms;
                 history.push(ChatMessage::assistant(reply.text.clone()));
                 sent = history.len();
-                replies.push((reply.iteration, reply.to_reply()));
+                let recorded = reply.to_reply();
+                spent.add(Spent::of_reply(&recorded, config.llm.price.as_ref()));
+                replies.push((reply.iteration, recorded));
             }
             Event::ModelError(error) => earlier_ms += error.latency_ms,
             Event::Build(build) => earlier_ms += build.duration_ms,
@@ -130,6 +134,7 @@ pub fn resume_session(
         first_iteration,
         pending_reply,
         earlier_ms,
+        spent,
     };
     let Some((k, history_len)) = last_request else {
         // Nothing but the header: start from the beginning.

@@ -2,6 +2,7 @@
 
 mod anthropic_client;
 mod bad_input;
+mod budget;
 mod build_cache;
 mod crash;
 mod data;
