@@ -1,6 +1,7 @@
 //! The integration tests, as one binary with shared helpers in `support`.
 
 mod anthropic_client;
+mod api_faults;
 mod bad_input;
 mod build_cache;
 mod crash;
