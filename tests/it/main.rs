@@ -9,6 +9,7 @@ mod data;
 mod e2e;
 mod fetch;
 mod gemini_client;
+mod interrupt;
 mod live_llm;
 mod openai_client;
 mod openai_responses_client;

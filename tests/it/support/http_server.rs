@@ -10,11 +10,15 @@
 //! gets the next answer; once the script runs out it answers 500 with an error object saying so
 //! (in the `{"error": {"message", "type", "code"}}` shape, whose `message` every provider's
 //! client reads), so a test that makes more requests than it planned fails loudly.
+//!
+//! A test that must act while a request is in flight (send Ctrl-C while the server stalls, say)
+//! waits on [`HttpServer::arrivals`] instead of sleeping.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -127,6 +131,8 @@ struct Shared {
     script: Mutex<VecDeque<Answer>>,
     responder: Option<Mutex<Responder>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// Where each POST request is announced as it arrives, before it is answered.
+    arrivals: Mutex<Option<Sender<RecordedRequest>>>,
     stopping: AtomicBool,
 }
 
@@ -159,6 +165,7 @@ impl HttpServer {
             script: Mutex::new(script),
             responder,
             requests: Mutex::new(Vec::new()),
+            arrivals: Mutex::new(None),
             stopping: AtomicBool::new(false),
         });
         let thread = std::thread::Builder::new()
@@ -188,6 +195,14 @@ impl HttpServer {
     /// How many scripted answers have not been used yet.
     pub fn unused(&self) -> usize {
         lock(&self.shared.script).len()
+    }
+
+    /// Each POST request from now on, sent here as soon as it has been read and before it is
+    /// answered: a test waits on it to act while the request is in flight, without sleeping.
+    pub fn arrivals(&self) -> Receiver<RecordedRequest> {
+        let (sender, receiver) = channel();
+        *lock(&self.shared.arrivals) = Some(sender);
+        receiver
     }
 }
 
@@ -248,6 +263,10 @@ fn serve(listener: &TcpListener, shared: &Shared) {
             continue;
         }
         served += 1;
+        if let Some(arrivals) = &*lock(&shared.arrivals) {
+            // A test that stopped listening is no reason to stop serving.
+            let _ = arrivals.send(request.clone());
+        }
         let next = match &shared.responder {
             Some(responder) => (lock(responder))(&request),
             None => lock(&shared.script).pop_front(),

@@ -257,6 +257,11 @@ impl OpenAiServer {
     pub fn unused(&self) -> usize {
         self.0.unused()
     }
+
+    /// See [`HttpServer::arrivals`]: each request as it arrives, before it is answered.
+    pub fn arrivals(&self) -> std::sync::mpsc::Receiver<RecordedRequest> {
+        self.0.arrivals()
+    }
 }
 
 impl std::fmt::Debug for OpenAiServer {
