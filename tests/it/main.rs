@@ -14,6 +14,7 @@ mod live_llm;
 mod openai_client;
 mod openai_responses_client;
 mod sandbox_attacks;
+mod server_probe;
 mod support;
 mod tch_e2e;
 mod toolchain;
