@@ -117,6 +117,13 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
                             describe(summary),
                             summary.transcript.display()
                         ));
+                        // Why, and what to fix, for whoever reads only stderr (stdout piped
+                        // into a file): a refused key says which variable to check.
+                        if let (EndStatus::Aborted, Some(reason)) =
+                            (summary.status, &summary.reason)
+                        {
+                            group.println(&format!("  reason: {reason}"));
+                        }
                     }
                     if let Ok(mut results) = results.lock() {
                         results.insert(index, result);

@@ -44,8 +44,13 @@ pub fn fault_of(error: &LlmError) -> Fault {
 /// What to tell the user to fix after a fatal failure, where the status says it.
 pub fn advice(error: &LlmError, key_var: Option<&str>) -> Option<String> {
     let key = key_var.map_or_else(|| "the API key".to_owned(), |var| format!("`{var}`"));
+    // Gemini answers a key that is not valid with 400 `INVALID_ARGUMENT`, reason
+    // `API_KEY_INVALID` (its client puts the reason in the message), not with 401.
+    let key_invalid =
+        matches!(error, LlmError::Api { message, .. } if message.contains("API_KEY_INVALID"));
     let advice = match error.status()? {
         401 => format!("the key was refused: check {key}"),
+        400 if key_invalid => format!("the key was refused: check {key}"),
         403 => format!("the key may not use this model: check {key} and the account's access"),
         404 => "the model or the endpoint does not exist: check the entry's `model` (or --model) and `base_url` (or --base-url)".to_owned(),
         400 | 413 | 422 => "the server refused the request as sent: if it says the context is too long, lower the iteration cap (--max-iterations) or use a model with a longer context; otherwise check the entry's params".to_owned(),
@@ -393,5 +398,16 @@ mod tests {
             .contains("`OPENAI_API_KEY`"));
         assert!(advice(&api(404), None).unwrap().contains("--model"));
         assert_eq!(advice(&api(500), None), None);
+        let gemini_bad_key = LlmError::api(
+            "x",
+            Some(400),
+            "HTTP 400: API key not valid. (status INVALID_ARGUMENT, reason API_KEY_INVALID)",
+        );
+        assert!(advice(&gemini_bad_key, Some("GEMINI_API_KEY"))
+            .unwrap()
+            .contains("`GEMINI_API_KEY`"));
+        assert!(advice(&api(400), Some("GEMINI_API_KEY"))
+            .unwrap()
+            .contains("--max-iterations"));
     }
 }

@@ -1,6 +1,7 @@
 //! The integration tests, as one binary with shared helpers in `support`.
 
 mod anthropic_client;
+mod api_faults;
 mod bad_input;
 mod budget;
 mod build_cache;
@@ -9,10 +10,12 @@ mod data;
 mod e2e;
 mod fetch;
 mod gemini_client;
+mod interrupt;
 mod live_llm;
 mod openai_client;
 mod openai_responses_client;
 mod sandbox_attacks;
+mod server_probe;
 mod support;
 mod tch_e2e;
 mod toolchain;

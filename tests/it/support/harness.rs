@@ -1,7 +1,7 @@
 //! Runs the real `harness` binary in a scratch folder of its own, with a fluent builder.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Output, Stdio};
 
 /// What one `harness` invocation left.
 #[derive(Debug)]
@@ -9,6 +9,17 @@ pub struct Finished {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl From<Output> for Finished {
+    fn from(output: Output) -> Self {
+        Finished {
+            // A process killed by a signal has no code.
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
 }
 
 impl Finished {
@@ -68,6 +79,26 @@ impl Harness {
 
     /// Like `run`, with extra variables for this invocation only.
     pub fn run_with_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Finished {
+        let output = self
+            .command(args, extra)
+            .output()
+            .expect("the harness binary runs");
+        Finished::from(output)
+    }
+
+    /// Starts `harness ARGS` without waiting for it, its output piped: for a test that signals
+    /// the process while it runs, then collects it with `Child::wait_with_output`.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args, &[])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the harness binary starts")
+    }
+
+    /// The command for `harness ARGS` in the scratch folder, with its environment.
+    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_harness"));
         command.args(args);
         // The scripted conversations are plain-Rust crates; the default target (the tch U-Net)
@@ -92,12 +123,7 @@ impl Harness {
         for (key, value) in extra {
             command.env(key, value);
         }
-        let output = command.output().expect("the harness binary runs");
-        Finished {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        command
     }
 
     /// The one run folder under `harness-runs/`.

@@ -10,11 +10,17 @@
 //! gets the next answer; once the script runs out it answers 500 with an error object saying so
 //! (in the `{"error": {"message", "type", "code"}}` shape, whose `message` every provider's
 //! client reads), so a test that makes more requests than it planned fails loudly.
+//!
+//! GET requests are discovery, as the harness probes a local server before a run: `/models`
+//! lists one model, and llama.cpp's `/props` answers with whatever [`HttpServer::serve_props`]
+//! set (404 until then). A test that must act while a request is in flight (send Ctrl-C while
+//! the server stalls, say) waits on [`HttpServer::arrivals`] instead of sleeping.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -127,6 +133,10 @@ struct Shared {
     script: Mutex<VecDeque<Answer>>,
     responder: Option<Mutex<Responder>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// The body `GET /props` answers with, once a test sets one.
+    props: Mutex<Option<String>>,
+    /// Where each POST request is announced as it arrives, before it is answered.
+    arrivals: Mutex<Option<Sender<RecordedRequest>>>,
     stopping: AtomicBool,
 }
 
@@ -159,6 +169,8 @@ impl HttpServer {
             script: Mutex::new(script),
             responder,
             requests: Mutex::new(Vec::new()),
+            props: Mutex::new(None),
+            arrivals: Mutex::new(None),
             stopping: AtomicBool::new(false),
         });
         let thread = std::thread::Builder::new()
@@ -188,6 +200,20 @@ impl HttpServer {
     /// How many scripted answers have not been used yet.
     pub fn unused(&self) -> usize {
         lock(&self.shared.script).len()
+    }
+
+    /// Answers `GET /props` (llama.cpp's server properties, beside `/v1`) with `props` from now
+    /// on, as a llama.cpp server does.
+    pub fn serve_props(&self, props: &Value) {
+        *lock(&self.shared.props) = Some(props.to_string());
+    }
+
+    /// Each POST request from now on, sent here as soon as it has been read and before it is
+    /// answered: a test waits on it to act while the request is in flight, without sleeping.
+    pub fn arrivals(&self) -> Receiver<RecordedRequest> {
+        let (sender, receiver) = channel();
+        *lock(&self.shared.arrivals) = Some(sender);
+        receiver
     }
 }
 
@@ -238,16 +264,28 @@ fn serve(listener: &TcpListener, shared: &Shared) {
         // Discovery (`GET /v1/models`, llama.cpp's `/props`), as a harness asks a local server
         // before a run, answers on its own: it is not recorded and uses up no scripted answer.
         if request.method == "GET" {
+            let props = (request.path == "/props")
+                .then(|| lock(&shared.props).clone())
+                .flatten();
             let (status, body) = if request.path.ends_with("/models") {
-                (200, r#"{"object":"list","data":[{"id":"fixture-model"}]}"#)
+                (
+                    200,
+                    r#"{"object":"list","data":[{"id":"fixture-model"}]}"#.to_owned(),
+                )
+            } else if let Some(props) = props {
+                (200, props)
             } else {
-                (404, r#"{"error":"not found"}"#)
+                (404, r#"{"error":"not found"}"#.to_owned())
             };
             let headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
             let _ = write_response(&mut stream, status, &headers, body.as_bytes(), body.len());
             continue;
         }
         served += 1;
+        if let Some(arrivals) = &*lock(&shared.arrivals) {
+            // A test that stopped listening is no reason to stop serving.
+            let _ = arrivals.send(request.clone());
+        }
         let next = match &shared.responder {
             Some(responder) => (lock(responder))(&request),
             None => lock(&shared.script).pop_front(),

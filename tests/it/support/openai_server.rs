@@ -257,6 +257,16 @@ impl OpenAiServer {
     pub fn unused(&self) -> usize {
         self.0.unused()
     }
+
+    /// See [`HttpServer::serve_props`]: llama.cpp's `GET /props`, its context size included.
+    pub fn serve_props(&self, props: &Value) {
+        self.0.serve_props(props);
+    }
+
+    /// See [`HttpServer::arrivals`]: each request as it arrives, before it is answered.
+    pub fn arrivals(&self) -> std::sync::mpsc::Receiver<RecordedRequest> {
+        self.0.arrivals()
+    }
 }
 
 impl std::fmt::Debug for OpenAiServer {
