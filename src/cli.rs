@@ -65,6 +65,9 @@ pub enum Command {
     Llms,
     /// What one iteration of a run changed in the crate.
     Diff(DiffArgs),
+    /// Write a run's crate as it stood after an iteration (default: the last, into the run's
+    /// `crate/` folder), rebuilt from the transcript.
+    Checkout(CheckoutArgs),
     /// Datasets: draw the synthetic one, import published ones, check a folder.
     #[command(subcommand)]
     Data(DataCommand),
@@ -310,6 +313,19 @@ pub struct DiffArgs {
     /// The iteration whose changes to show.
     #[arg(long)]
     pub iteration: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckoutArgs {
+    /// A run folder, a transcript, or a run id in the runs folder.
+    pub run: PathBuf,
+    /// The iteration after which to take the files (default: the last).
+    #[arg(long, requires = "out")]
+    pub iteration: Option<u32>,
+    /// Where to write the crate (default: `crate/` in the run folder; required with
+    /// `--iteration`). Files there are replaced; a `target` folder is kept.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,8 +1,63 @@
 //! The runs folder: naming new runs and finding recorded ones.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::transcript::TRANSCRIPT_FILE;
+use crate::transcript::{ReadError, Transcript, TRANSCRIPT_FILE};
+use crate::workspace::{Workspace, WorkspaceError};
+
+/// The folder inside a run folder that holds the LLM's files as the run left them.
+pub const FINAL_CRATE_DIR: &str = "crate";
+
+/// Writes `files` as a crate into `dir`, replacing what was there (a `target` folder is kept).
+pub fn write_crate(dir: &Path, files: &BTreeMap<String, String>) -> Result<(), WorkspaceError> {
+    Workspace::reset(dir)?.write(files, &[])
+}
+
+/// The LLM's files at the end of `transcript`'s run, rebuilt from its events.
+pub fn final_files(transcript: &Transcript) -> Result<BTreeMap<String, String>, ReadError> {
+    transcript.files_at(transcript.last_iteration())
+}
+
+/// Where `final_crate` differs from the files on disk under `dir`: paths missing, extra or
+/// changed, empty when they agree. Build products (`target`) are not compared.
+pub fn crate_differences(dir: &Path, expected: &BTreeMap<String, String>) -> Vec<String> {
+    let mut on_disk = BTreeMap::new();
+    collect_files(dir, dir, &mut on_disk);
+    let mut differences = Vec::new();
+    for (path, content) in expected {
+        match on_disk.remove(path) {
+            None => differences.push(format!("{path}: missing")),
+            Some(bytes) if bytes != content.as_bytes() => {
+                differences.push(format!("{path}: differs"))
+            }
+            Some(_) => {}
+        }
+    }
+    differences.extend(
+        on_disk
+            .into_keys()
+            .map(|path| format!("{path}: not in the run")),
+    );
+    differences
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if dir == root && entry.file_name() == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            collect_files(root, &path, out);
+        } else if let (Ok(relative), Ok(bytes)) = (path.strip_prefix(root), std::fs::read(&path)) {
+            out.insert(relative.to_string_lossy().replace('\\', "/"), bytes);
+        }
+    }
+}
 
 /// A new run id, `<llm>-r<repeat>-<UTC time>`, made unique within `runs_dir`.
 pub fn new_run_id(runs_dir: &Path, llm: &str, repeat: u32, now_rfc3339: &str) -> String {

@@ -22,7 +22,9 @@ use crate::llm::{
     AnthropicModel, ChatModel, GeminiModel, OpenAiModel, OpenAiResponsesModel, ReferenceModel,
 };
 use crate::progress::{Progress, ProgressGroup};
-use crate::runs::{new_run_id, resolve_run, workspace_name};
+use crate::runs::{
+    final_files, new_run_id, resolve_run, workspace_name, write_crate, FINAL_CRATE_DIR,
+};
 use crate::session::{
     harness_info, now_rfc3339, resume_session, run_session, toolchain_info, Budget,
     InvocationBudget, Limits, SessionConfig, SessionError, SessionSummary,
@@ -338,7 +340,30 @@ fn run_job(context: &RunContext, job: &Job) -> anyhow::Result<SessionSummary> {
     let summary = run_session(&config, &mut model, &|i, p| progress.update(i, p));
     progress.finish();
     track(context.running, &run_dir, false);
-    summary.context("the run could not be recorded")
+    let summary = summary.context("the run could not be recorded")?;
+    keep_final_crate(&summary);
+    Ok(summary)
+}
+
+/// Writes the run's final files into its folder's `crate/`, beside the transcript, so a run
+/// folder holds what the LLM wrote without replaying it. A failure here loses nothing (the
+/// transcript holds every file) and is only reported.
+fn keep_final_crate(summary: &SessionSummary) {
+    let Some(dir) = summary.transcript.parent() else {
+        return;
+    };
+    let written = read_transcript(&summary.transcript)
+        .map_err(anyhow::Error::from)
+        .and_then(|transcript| Ok(final_files(&transcript)?))
+        .and_then(|files| Ok(write_crate(&dir.join(FINAL_CRATE_DIR), &files)?));
+    if let Err(error) = written {
+        eprintln!(
+            "warning: {}: the final crate could not be written beside the transcript ({}); `harness checkout {}` writes it from the transcript",
+            summary.run_id,
+            crate::error_chain::error_chain(error.as_ref()),
+            dir.display()
+        );
+    }
 }
 
 /// Keeps the Ctrl-C message in step with the runs under way.
@@ -431,6 +456,7 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
         }
         other => other.context("the run could not be recorded")?,
     };
+    keep_final_crate(&summary);
     print_summary(&summary, target.id());
     Ok(exit_code(std::slice::from_ref(&summary)))
 }

@@ -8,6 +8,7 @@
 //! the sandbox or the toolchain failed), which `generate --resume` takes up again; 130
 //! interrupted (Ctrl-C), with the command to resume each run.
 
+mod checkout;
 mod data;
 mod diff;
 mod doctor;
@@ -20,6 +21,7 @@ mod report;
 mod setup;
 mod train;
 
+pub use checkout::checkout;
 pub use data::data;
 pub use diff::diff;
 pub use doctor::doctor;
@@ -71,6 +73,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(ReportCommand::Dice(args)) => report_dice(&cli.global, &args),
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
+        Command::Checkout(args) => checkout(&cli.global, &args),
         Command::Data(command) => data(&cli.global, &command),
         Command::Train(args) => train(&cli.global, &args),
         Command::Pipeline(args) => pipeline(&cli.global, &args),

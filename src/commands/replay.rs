@@ -6,7 +6,7 @@ use crate::cli::{GlobalArgs, ReplayArgs};
 use crate::llm::retry::RetryPolicy;
 use crate::llm::ReplayModel;
 use crate::progress::Progress;
-use crate::runs::find_transcripts;
+use crate::runs::{crate_differences, final_files, find_transcripts, FINAL_CRATE_DIR};
 use crate::sandbox::Isolation;
 use crate::session::{
     harness_info, run_session, toolchain_info, Budget, SessionConfig, SessionError,
@@ -46,9 +46,10 @@ pub fn replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<u8> {
     };
     let mut code = EXIT_OK;
     for transcript in &transcripts {
-        let verdict = match &isolation {
-            None => recount(transcript),
-            Some(isolation) => replay_one(global, isolation, transcript)?,
+        let verdict = match (kept_crate_differs(transcript)?, &isolation) {
+            (Some(report), _) => Err(report),
+            (None, None) => recount(transcript),
+            (None, Some(isolation)) => replay_one(global, isolation, transcript)?,
         };
         match verdict {
             Ok(line) => println!("{line}"),
@@ -59,6 +60,26 @@ pub fn replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(code)
+}
+
+/// Where the run folder keeps its final crate (`crate/`), it must hold exactly the files the
+/// transcript ends with; a report of what differs when it does not.
+fn kept_crate_differs(transcript: &Transcript) -> anyhow::Result<Option<String>> {
+    let Some(dir) = transcript.path.parent().map(|d| d.join(FINAL_CRATE_DIR)) else {
+        return Ok(None);
+    };
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let differences = crate_differences(&dir, &final_files(transcript)?);
+    Ok((!differences.is_empty()).then(|| {
+        format!(
+            "{}: {} does not hold the files the transcript ends with: {}",
+            transcript.run_id(),
+            dir.display(),
+            differences.join("; ")
+        )
+    }))
 }
 
 fn read_complete(path: &Path) -> anyhow::Result<Transcript> {

@@ -33,10 +33,24 @@ pub struct DiceRow {
     pub train_seconds: f64,
 }
 
+/// An LLM with runs that have no training: none succeeded, or some that did were not trained.
+/// Listed under the table so that no run drops out of it unsaid.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Untrained {
+    pub llm: String,
+    pub fixture: bool,
+    pub reference: bool,
+    pub runs: u32,
+    pub succeeded: u32,
+    /// Succeeded runs without any training event.
+    pub not_trained: u32,
+}
+
 /// The whole table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DiceTable {
     pub rows: Vec<DiceRow>,
+    pub untrained: Vec<Untrained>,
 }
 
 fn median(values: &mut [f64]) -> Option<f64> {
@@ -61,8 +75,27 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
         baselines: Vec<f64>,
     }
     let mut rows: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    let mut untrained: BTreeMap<String, Untrained> = BTreeMap::new();
     for transcript in transcripts {
         let spec = &transcript.header.llm;
+        let entry = untrained
+            .entry(spec.id.clone())
+            .or_insert_with(|| Untrained {
+                llm: spec.id.clone(),
+                fixture: spec.is_fixture(),
+                reference: spec.is_reference(),
+                ..Default::default()
+            });
+        entry.runs += 1;
+        let succeeded = transcript
+            .end()
+            .is_some_and(|end| end.status == crate::transcript::EndStatus::Succeeded);
+        let trained = transcript
+            .events
+            .iter()
+            .any(|event| matches!(event, Event::Training(_)));
+        entry.succeeded += u32::from(succeeded);
+        entry.not_trained += u32::from(succeeded && !trained);
         for event in &transcript.events {
             let Event::Training(training) = event else {
                 continue;
@@ -110,6 +143,10 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
                 acc.row
             })
             .collect(),
+        untrained: untrained
+            .into_values()
+            .filter(|u| u.succeeded == 0 || u.not_trained > 0)
+            .collect(),
     }
 }
 
@@ -138,9 +175,26 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
             row.train_seconds
         ));
     }
+    if !table.untrained.is_empty() {
+        out.push_str("\nRuns with no training, so not in the table:\n\n");
+    }
+    for u in &table.untrained {
+        let label = super::render::row_label(&u.llm, u.fixture, u.reference);
+        if u.succeeded == 0 {
+            out.push_str(&format!(
+                "- {label}: {} run(s), none succeeded, so there was nothing to train.\n",
+                u.runs
+            ));
+        } else {
+            out.push_str(&format!(
+                "- {label}: {} run(s), {} succeeded, {} of them not trained yet (`harness train RUN --dataset NAME`).\n",
+                u.runs, u.succeeded, u.not_trained
+            ));
+        }
+    }
     out.push_str(&super::render::footnotes(
-        table.rows.iter().any(|r| r.fixture),
-        table.rows.iter().any(|r| r.reference),
+        table.rows.iter().any(|r| r.fixture) || table.untrained.iter().any(|u| u.fixture),
+        table.rows.iter().any(|r| r.reference) || table.untrained.iter().any(|u| u.reference),
     ));
     out
 }

@@ -235,5 +235,29 @@ fn dice_table_from_training_events() {
     );
     assert!((glottis.mean_dice.unwrap() - 0.7).abs() < 1e-12);
     assert_eq!(table.rows[0].mean_dice, None);
+    assert!(
+        table.untrained.is_empty(),
+        "the one run succeeded and was trained"
+    );
     insta::assert_snapshot!(render_dice_markdown(&table));
+}
+
+#[test]
+fn runs_without_training_are_listed_under_the_dice_table() {
+    let mut others = others();
+    let (succeeded, gave_up) = (others.remove(0), others.remove(0));
+    let table = aggregate_dice(&[succeeded.clone(), gave_up.clone(), gave_up]);
+    assert!(table.rows.is_empty());
+    let text = render_dice_markdown(&table);
+    assert!(
+        text.contains("- example-llm: 1 run(s), 1 succeeded, 1 of them not trained yet"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "- fixture-scripted-stats †: 2 run(s), none succeeded, so there was nothing to train."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("† a scripted test fixture"), "{text}");
 }
