@@ -1,0 +1,17 @@
+//! Statistics for the study's tables: descriptive summaries, confidence intervals and rank tests.
+//!
+//! Pure and deterministic: data in, numbers out, no I/O, and the bootstrap seeded. Every result
+//! is documented with the method that made it, so a table can say in a footnote
+//! which test and conventions it used. Reference values in the tests come from numpy, scipy and
+//! statsmodels (`tests/reference.py`).
+
+mod error;
+mod quantile;
+mod summary;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::StatsError;
+pub use quantile::quantile;
+pub use summary::{summary, Summary};
