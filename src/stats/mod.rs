@@ -8,6 +8,7 @@
 mod error;
 mod quantile;
 mod summary;
+mod wilson;
 
 #[cfg(test)]
 mod tests;
@@ -15,3 +16,4 @@ mod tests;
 pub use error::StatsError;
 pub use quantile::quantile;
 pub use summary::{summary, Summary};
+pub use wilson::{wilson, wilson_with_z, ProportionInterval, Z_95};

@@ -4,6 +4,7 @@
 //! numpy 2.4.6, scipy 1.17.1 and statsmodels 0.15.0; each test names the call that made it.
 
 mod summary;
+mod wilson;
 
 /// Asserts `actual` is within `relative` of `expected` (relative to `|expected|`, or absolute
 /// when `expected` is 0).
