@@ -5,14 +5,19 @@
 //! which test and conventions it used. Reference values in the tests come from numpy, scipy and
 //! statsmodels (`tests/reference.py`).
 
+mod bootstrap;
 mod error;
 mod quantile;
+mod resample;
 mod summary;
 mod wilson;
 
 #[cfg(test)]
 mod tests;
 
+pub use bootstrap::{
+    bootstrap_mean, bootstrap_median, BootstrapConfig, BootstrapInterval, Statistic, DEFAULT_SEED,
+};
 pub use error::StatsError;
 pub use quantile::quantile;
 pub use summary::{summary, Summary};

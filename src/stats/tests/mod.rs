@@ -3,6 +3,7 @@
 //! Every constant below comes from `reference.py` beside this file, run with Python 3.11.7,
 //! numpy 2.4.6, scipy 1.17.1 and statsmodels 0.15.0; each test names the call that made it.
 
+mod bootstrap;
 mod summary;
 mod wilson;
 
