@@ -4,7 +4,11 @@
 //! numpy 2.4.6, scipy 1.17.1 and statsmodels 0.15.0; each test names the call that made it.
 
 mod bootstrap;
+mod distributions;
+mod kruskal_wallis;
+mod mann_whitney;
 mod summary;
+mod u_distribution;
 mod wilson;
 
 /// Asserts `actual` is within `relative` of `expected` (relative to `|expected|`, or absolute
