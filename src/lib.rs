@@ -20,6 +20,7 @@ pub mod report;
 pub mod runs;
 pub mod sandbox;
 pub mod session;
+pub mod stats;
 pub mod target;
 pub mod taxonomy;
 pub mod textdiff;
