@@ -293,6 +293,10 @@ pub enum ReportCommand {
     Errors(ReportErrorsArgs),
     /// The Dice table: per LLM and dataset, the Dice the harness measured after training.
     Dice(ReportErrorsArgs),
+    /// Statistics over repeats: success rates with Wilson intervals, medians with bootstrap
+    /// intervals, a rank test between LLMs, P(success by round k) and the repair-decay table
+    /// (rules: docs/methodology.md). CSV is not offered; use Markdown or JSON.
+    Stats(ReportErrorsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,23 @@ impl Workspace {
         Ok(Workspace { root })
     }
 
+    /// Like `reset`, and the crate's own build folder goes too: a new run starts from nothing
+    /// an earlier run's code could have written (its build scripts run with write access to
+    /// `target`).
+    pub fn fresh(root: &Path) -> Result<Self, WorkspaceError> {
+        let workspace = Workspace::reset(root)?;
+        let target = workspace.root.join("target");
+        match std::fs::remove_dir_all(&target) {
+            Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                Err(WorkspaceError::Io {
+                    path: target,
+                    source,
+                })
+            }
+            _ => Ok(workspace),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -126,7 +126,8 @@ fn replay_one(
         .map_err(|e| e.context(format!("{}: cannot replay", recorded.path.display())))?;
     let mut model = ReplayModel::from_transcript(recorded)?;
     let dir: PathBuf = global.generated_dir.join(REPLAY_DIR).join(&header.run_id);
-    // The replay's own transcript is rewritten each time; the crate's build cache is kept.
+    // The replay's own transcript is rewritten each time; the replay starts from a pristine
+    // build like any run (`Workspace::fresh`, `Target::start_run`).
     match std::fs::remove_file(dir.join(TRANSCRIPT_FILE)) {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error.into()),
         _ => {}

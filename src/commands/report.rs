@@ -2,10 +2,12 @@
 
 use crate::cli::{GlobalArgs, ReportErrorsArgs};
 use crate::report::{
-    aggregate, aggregate_dice, render_csv, render_dice_csv, render_dice_json, render_dice_markdown,
-    render_json, render_markdown, Format,
+    aggregate, aggregate_dice, aggregate_stats, render_csv, render_dice_csv, render_dice_json,
+    render_dice_markdown, render_json, render_markdown, render_stats_json, render_stats_markdown,
+    Format,
 };
 use crate::runs::find_transcripts;
+use crate::stats::BootstrapConfig;
 use crate::transcript::{read_transcript, Transcript};
 
 use super::{write_atomically, UserError, EXIT_OK};
@@ -18,6 +20,23 @@ pub fn report_errors(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Re
         Format::Csv => render_csv(&table),
         Format::Json => render_json(&table),
     };
+    emit(args, &text)
+}
+
+/// `harness report stats`: intervals over repeats, the rank test and the repair-decay table.
+pub fn report_stats(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<u8> {
+    let transcripts = read_all(global, args)?;
+    let report = aggregate_stats(&transcripts, BootstrapConfig::default());
+    let text =
+        match args.format {
+            Format::Markdown => render_stats_markdown(&report),
+            Format::Json => render_stats_json(&report),
+            Format::Csv => return Err(UserError(
+                "`report stats` has no CSV form (its tables differ in shape); use --format json"
+                    .into(),
+            )
+            .into()),
+        };
     emit(args, &text)
 }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::config::{spent_usd, LlmSpec};
 use crate::taxonomy::Category;
-use crate::transcript::{EndStatus, Event, Transcript};
+use crate::transcript::{EndStatus, Event, OutcomeEvent, Transcript};
 
 /// One row per LLM.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -109,10 +109,32 @@ pub fn aggregate(transcripts: &[Transcript]) -> ErrorTable {
     }
 }
 
+/// The outcomes that can count against the LLM: every round whose errors were fed back to it.
+/// The last round of a run that gave up at the cap was never fed back: it is counted once, as
+/// the run's "gave up", not as one more error (docs/methodology.md).
+pub(crate) fn counted_outcomes(transcript: &Transcript) -> Vec<&OutcomeEvent> {
+    let last_of_gave_up = transcript
+        .end()
+        .filter(|end| end.status == EndStatus::GaveUp)
+        .map(|end| end.iterations);
+    transcript
+        .outcomes()
+        .filter(|outcome| Some(outcome.iteration) != last_of_gave_up)
+        .collect()
+}
+
+/// Rounds charged to the LLM in one run: counted outcomes with an error it is charged for.
+pub(crate) fn charged_rounds(transcript: &Transcript) -> u32 {
+    counted_outcomes(transcript)
+        .iter()
+        .filter(|o| o.errors.iter().any(|e| e.category.charged_to_llm()))
+        .count() as u32
+}
+
 fn add_run(row: &mut LlmRow, rounds_per_run: &mut Vec<u32>, transcript: &Transcript) {
     row.runs += 1;
     let mut rounds = 0u32;
-    for outcome in transcript.outcomes() {
+    for outcome in counted_outcomes(transcript) {
         let charged: Vec<_> = outcome
             .errors
             .iter()

@@ -3,12 +3,19 @@
 mod dice_table;
 mod errors_table;
 mod render;
+mod stats_table;
 
 pub use dice_table::{
     aggregate_dice, render_dice_csv, render_dice_json, render_dice_markdown, DiceRow, DiceTable,
 };
 pub use errors_table::{aggregate, ErrorTable, LlmRow};
 pub use render::{render_csv, render_json, render_markdown, Format};
+pub use stats_table::{
+    aggregate_stats, render_stats_json, render_stats_markdown, Comparison, DecayRow, StatsReport,
+    StatsRow,
+};
 
+#[cfg(test)]
+mod stats_tests;
 #[cfg(test)]
 mod tests;

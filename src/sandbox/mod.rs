@@ -43,7 +43,7 @@ use std::path::PathBuf;
 pub use bubblewrap::Sandbox;
 pub use cgroup::memory_limit_available;
 pub use isolation::{Isolation, NO_SANDBOX_WARNING};
-pub use overlay::Layer;
+pub use overlay::{discard_layer, Layer};
 pub use policy::{Limits, Phase};
 pub use supervise::Confined;
 

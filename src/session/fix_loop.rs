@@ -185,7 +185,10 @@ pub(crate) fn drive(
 ) -> Result<SessionSummary, SessionError> {
     let started = Instant::now();
     let target = config.target;
-    let workspace = Workspace::reset(&config.workspace_dir)?;
+    // Every run (and every resumed run and replay) starts from a pristine view of the build:
+    // nothing an earlier run's code wrote can reach this run's result.
+    let workspace = Workspace::fresh(&config.workspace_dir)?;
+    target.start_run(&workspace)?;
     let LoopState {
         mut history,
         mut sent,

@@ -22,7 +22,7 @@ use crate::diagnostics::ExitInfo;
 use crate::prompt::Templates;
 use crate::sandbox::Isolation;
 use crate::taxonomy::ErrorRecord;
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, WorkspaceError};
 
 /// A program the build produced, copied out of the build folder right after the build.
 #[derive(Debug, Clone)]
@@ -75,6 +75,12 @@ pub trait Target: Send + Sync {
     }
     /// Builds the crate as it is on disk, through the target's `Isolation`. `iteration` names
     /// the copy of the program it keeps.
+    /// Called once as a run (or a resumed run, or a replay) starts in `workspace`: forget
+    /// whatever earlier runs' code left in build state outside the crate folder, so that no
+    /// run's result depends on another's.
+    fn start_run(&self, _workspace: &Workspace) -> Result<(), WorkspaceError> {
+        Ok(())
+    }
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome;
     /// Runs the built program on the smoke input, through the target's `Isolation`, and
     /// checks what it wrote (without following links the program may have planted).

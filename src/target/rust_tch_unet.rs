@@ -23,7 +23,7 @@ use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, WorkspaceError};
 
 use super::cargo::{CargoBuild, SharedTarget};
 use super::unet_outputs::{
@@ -271,6 +271,21 @@ impl Target for RustTchUnet {
             files.push(("Cargo.toml".to_string(), toolchain.pin_manifest(manifest)));
         }
         files
+    }
+
+    /// The crate's layer over the warm build holds what earlier runs' builds wrote there
+    /// (their units, whatever their build scripts changed): a run starts without it.
+    fn start_run(&self, workspace: &Workspace) -> Result<(), WorkspaceError> {
+        let Some(toolchain) = &self.toolchain else {
+            return Ok(());
+        };
+        let layers = toolchain.layers_dir();
+        crate::sandbox::discard_layer(&layers, workspace.root()).map_err(|source| {
+            WorkspaceError::Io {
+                path: layers,
+                source,
+            }
+        })
     }
 
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
