@@ -6,6 +6,7 @@ use crate::cli::{GlobalArgs, ReplayArgs};
 use crate::llm::retry::RetryPolicy;
 use crate::llm::ReplayModel;
 use crate::progress::Progress;
+use crate::report::{charged_rounds, counted_outcomes};
 use crate::runs::{crate_differences, final_files, find_transcripts, FINAL_CRATE_DIR};
 use crate::sandbox::Isolation;
 use crate::session::{
@@ -104,10 +105,19 @@ fn read_complete(path: &Path) -> anyhow::Result<Transcript> {
 /// The recorded outcomes, summarised without building or running anything.
 fn recount(transcript: &Transcript) -> Result<String, String> {
     let end = transcript.end().expect("checked by read_complete");
-    let rounds = transcript.outcomes().filter(|o| !o.success).count();
-    let diagnostics: usize = transcript.outcomes().map(|o| o.errors.len()).sum();
+    // Counted as the error table counts (docs/methodology.md, K1 and K2).
+    let rounds = charged_rounds(transcript);
+    let diagnostics: usize = counted_outcomes(transcript)
+        .iter()
+        .map(|o| {
+            o.errors
+                .iter()
+                .filter(|e| e.category.charged_to_llm())
+                .count()
+        })
+        .sum();
     Ok(format!(
-        "{}: {} {:?} after {} iteration(s), {rounds} feedback round(s), {diagnostics} diagnostic(s) (recorded outcomes, not re-executed)",
+        "{}: {} {:?} after {} iteration(s), {rounds} round(s) and {diagnostics} diagnostic(s) charged to the LLM (recorded outcomes, not re-executed)",
         transcript.run_id(),
         transcript.llm_id(),
         end.status,

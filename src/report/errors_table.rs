@@ -112,7 +112,7 @@ pub fn aggregate(transcripts: &[Transcript]) -> ErrorTable {
 /// The outcomes that can count against the LLM: every round whose errors were fed back to it.
 /// The last round of a run that gave up at the cap was never fed back: it is counted once, as
 /// the run's "gave up", not as one more error (docs/methodology.md).
-pub(crate) fn counted_outcomes(transcript: &Transcript) -> Vec<&OutcomeEvent> {
+pub fn counted_outcomes(transcript: &Transcript) -> Vec<&OutcomeEvent> {
     let last_of_gave_up = transcript
         .end()
         .filter(|end| end.status == EndStatus::GaveUp)
@@ -124,7 +124,7 @@ pub(crate) fn counted_outcomes(transcript: &Transcript) -> Vec<&OutcomeEvent> {
 }
 
 /// Rounds charged to the LLM in one run: counted outcomes with an error it is charged for.
-pub(crate) fn charged_rounds(transcript: &Transcript) -> u32 {
+pub fn charged_rounds(transcript: &Transcript) -> u32 {
     counted_outcomes(transcript)
         .iter()
         .filter(|o| o.errors.iter().any(|e| e.category.charged_to_llm()))

@@ -257,7 +257,9 @@ fn replay_of_the_recording_reproduces_it_exactly() {
     );
     let recount = harness.run(&["replay", "--no-exec"]).expect_code(0);
     assert!(
-        recount.stdout.contains("2 feedback round(s)"),
+        recount
+            .stdout
+            .contains("2 round(s) and 3 diagnostic(s) charged to the LLM"),
         "{}",
         recount.stdout
     );
