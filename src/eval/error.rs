@@ -17,12 +17,6 @@ pub enum EvalError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the prediction {path} is not a readable PNG")]
-    UnreadablePrediction {
-        path: PathBuf,
-        #[source]
-        source: image::ImageError,
-    },
     #[error("the prediction {prediction} is {}x{} but its mask {truth} is {}x{}; predictions must have their image's size (the harness never resizes them)", prediction_size.0, prediction_size.1, truth_size.0, truth_size.1)]
     SizeMismatch {
         prediction: PathBuf,

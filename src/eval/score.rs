@@ -13,12 +13,16 @@ use super::error::EvalError;
 use super::threshold::{best_threshold, Histograms, ThresholdRule};
 
 /// One test image's score.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ImageDice {
     pub name: String,
     pub dice: f64,
     /// False when the program wrote no prediction for this image (scored 0).
     pub predicted: bool,
+    /// Why a prediction that exists scored 0 without being compared: it cannot be decoded,
+    /// has another size than its image, or is not binary (values other than 0 and 255).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
 }
 
 /// Dice over a test set, per image and in summary.
@@ -40,8 +44,9 @@ pub struct DiceReport {
 /// A test image without a prediction scores 0 and is listed in `missing`; a prediction for an
 /// unknown name is listed in `unexpected`; neither is an error, so that a partial result is still
 /// a result. Non-PNG and hidden files are ignored, and so are links: the program wrote the
-/// predictions folder, and a link it planted there could point at the held-out masks. A prediction of another size than its mask,
-/// or one that cannot be decoded, is an error naming the file.
+/// predictions folder, and a link it planted there could point at the held-out masks. A
+/// prediction that breaks the contract (cannot be decoded, another size than its mask, values
+/// other than 0 and 255) scores that image 0 with a flag saying why; the others still count.
 pub fn score_predictions(pred_dir: &Path, mask_dir: &Path) -> Result<DiceReport, EvalError> {
     if !pred_dir.is_dir() {
         return Err(EvalError::MissingPredictions {
@@ -71,30 +76,20 @@ pub fn score_predictions(pred_dir: &Path, mask_dir: &Path) -> Result<DiceReport,
                 name: name.clone(),
                 dice: 0.0,
                 predicted: false,
+                flag: None,
             });
             continue;
         };
-        let prediction = image::open(&prediction_path)
-            .map_err(|source| EvalError::UnreadablePrediction {
-                path: prediction_path.clone(),
-                source,
-            })?
-            .into_luma8();
         let truth = read_gray(mask_path)?;
-        let score = dice(
-            &BinaryMask::from_prediction(&prediction),
-            &BinaryMask::from_truth(&truth),
-        )
-        .map_err(|mismatch| EvalError::SizeMismatch {
-            prediction: prediction_path.clone(),
-            truth: mask_path.clone(),
-            prediction_size: mismatch.prediction,
-            truth_size: mismatch.truth,
-        })?;
+        let (dice, flag) = match score_one(&prediction_path, &truth) {
+            Ok(dice) => (dice, None),
+            Err(flag) => (0.0, Some(flag)),
+        };
         images.push(ImageDice {
             name: name.clone(),
-            dice: score,
+            dice,
             predicted: true,
+            flag,
         });
     }
     let unexpected = predictions
@@ -111,6 +106,29 @@ pub fn score_predictions(pred_dir: &Path, mask_dir: &Path) -> Result<DiceReport,
         stats,
         missing,
         unexpected,
+    })
+}
+
+/// One prediction's Dice against its mask, or why it breaks the contract (8-bit values 0 and
+/// 255 only, the image's size).
+fn score_one(prediction_path: &Path, truth: &image::GrayImage) -> Result<f64, String> {
+    let prediction = image::open(prediction_path)
+        .map_err(|error| format!("not a readable PNG ({error})"))?
+        .into_luma8();
+    if let Some(value) = prediction.as_raw().iter().find(|&&v| v != 0 && v != 255) {
+        return Err(format!(
+            "not binary: a pixel of value {value} (the contract is 0 for background, 255 for foreground)"
+        ));
+    }
+    dice(
+        &BinaryMask::from_prediction(&prediction),
+        &BinaryMask::from_truth(truth),
+    )
+    .map_err(|mismatch| {
+        format!(
+            "{}x{} but its mask is {}x{} (the harness never resizes predictions)",
+            mismatch.prediction.0, mismatch.prediction.1, mismatch.truth.0, mismatch.truth.1
+        )
     })
 }
 
@@ -239,42 +257,55 @@ mod tests {
     }
 
     #[test]
-    fn a_prediction_of_another_size_is_an_error_naming_it() {
-        let root = tempfile::tempdir().unwrap();
-        let (pred, truth) = (root.path().join("pred"), root.path().join("truth"));
-        std::fs::create_dir_all(&pred).unwrap();
-        std::fs::create_dir_all(&truth).unwrap();
-        masks(&truth);
-        png(&pred.join("c.png"), 8, 8, &[]);
-        let error = score_predictions(&pred, &truth).unwrap_err();
-        let text = error.to_string();
-        assert!(
-            text.contains("c.png") && text.contains("8x8") && text.contains("4x4"),
-            "{text}"
-        );
-
-        std::fs::write(pred.join("c.png"), b"not a png").unwrap();
-        let error = score_predictions(&pred, &truth).unwrap_err();
-        assert!(
-            matches!(error, EvalError::UnreadablePrediction { .. }),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn predictions_may_be_probabilities_or_colour() {
+    fn a_prediction_that_breaks_the_contract_scores_its_image_0_with_a_flag() {
         let root = tempfile::tempdir().unwrap();
         let (pred, truth) = (root.path().join("pred"), root.path().join("truth"));
         std::fs::create_dir_all(&pred).unwrap();
         std::fs::create_dir_all(&truth).unwrap();
         png(&truth.join("a_seg.png"), 2, 1, &[(0, 0)]);
-        // An RGB prediction, 200 (foreground) and 100 (background).
-        image::RgbImage::from_raw(2, 1, vec![200, 200, 200, 100, 100, 100])
+        png(&truth.join("b_seg.png"), 2, 1, &[(0, 0)]);
+        png(&truth.join("c_seg.png"), 2, 1, &[(0, 0)]);
+        png(&truth.join("d_seg.png"), 2, 1, &[(0, 0)]);
+        // a: right; b: another size; c: not a PNG; d: a probability map, not binary.
+        png(&pred.join("a.png"), 2, 1, &[(0, 0)]);
+        png(&pred.join("b.png"), 8, 8, &[]);
+        std::fs::write(pred.join("c.png"), b"not a png").unwrap();
+        image::GrayImage::from_raw(2, 1, vec![200, 100])
+            .unwrap()
+            .save(pred.join("d.png"))
+            .unwrap();
+        let report = score_predictions(&pred, &truth).unwrap();
+        let scores: Vec<f64> = report.images.iter().map(|i| i.dice).collect();
+        assert_eq!(scores, [1.0, 0.0, 0.0, 0.0]);
+        assert!((report.stats.mean - 0.25).abs() < 1e-12);
+        let flags: Vec<&str> = report
+            .images
+            .iter()
+            .map(|i| i.flag.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(flags[0], "");
+        assert!(flags[1].contains("8x8 but its mask is 2x1"), "{}", flags[1]);
+        assert!(flags[2].starts_with("not a readable PNG"), "{}", flags[2]);
+        assert!(flags[3].contains("a pixel of value 200"), "{}", flags[3]);
+        assert!(report.missing.is_empty(), "they were predicted, badly");
+    }
+
+    #[test]
+    fn a_binary_prediction_in_a_colour_png_is_read_as_grey() {
+        let root = tempfile::tempdir().unwrap();
+        let (pred, truth) = (root.path().join("pred"), root.path().join("truth"));
+        std::fs::create_dir_all(&pred).unwrap();
+        std::fs::create_dir_all(&truth).unwrap();
+        png(&truth.join("a_seg.png"), 2, 1, &[(0, 0)]);
+        image::RgbImage::from_raw(2, 1, vec![255, 255, 255, 0, 0, 0])
             .unwrap()
             .save(pred.join("a.png"))
             .unwrap();
         let report = score_predictions(&pred, &truth).unwrap();
-        assert_eq!(report.images[0].dice, 1.0);
+        assert_eq!(
+            (report.images[0].dice, report.images[0].flag.clone()),
+            (1.0, None)
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub use dice_table::{
     aggregate_dice, render_dice_csv, render_dice_json, render_dice_markdown, DiceRow, DiceTable,
 };
 pub use errors_table::{aggregate, charged_rounds, counted_outcomes, ErrorTable, LlmRow};
-pub use render::{render_csv, render_json, render_markdown, Format};
+pub use render::{csv_field, render_csv, render_json, render_markdown, Format};
 pub use stats_table::{
     aggregate_stats, render_stats_json, render_stats_markdown, Comparison, DecayRow, StatsReport,
     StatsRow,

@@ -214,6 +214,7 @@ fn training(dataset: &str, mean: Option<f64>, reported: Option<f64>) -> Event {
             q3: 0.8,
         }),
         missing_predictions: vec![],
+        per_image: vec![],
         reported_test_dice: reported,
         dice_disagrees: matches!((mean, reported), (Some(m), Some(r)) if (m - r).abs() > 0.05),
         threshold_baseline: Some(0.31),

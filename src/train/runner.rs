@@ -154,6 +154,7 @@ pub fn train_run(
         errors: Vec::new(),
         dice: None,
         missing_predictions: Vec::new(),
+        per_image: Vec::new(),
         reported_test_dice: None,
         dice_disagrees: false,
         threshold_baseline: None,
@@ -203,6 +204,11 @@ pub fn train_run(
                         Ok(report) => {
                             event.dice = Some(summary(&report.stats));
                             event.missing_predictions = report.missing;
+                            write_per_image_csv(
+                                &artefacts_dir.join(PER_IMAGE_CSV),
+                                &report.images,
+                            )?;
+                            event.per_image = report.images;
                         }
                         Err(error) => event.errors.push({
                             let mut e =
@@ -231,6 +237,27 @@ pub fn train_run(
     let mut writer = TranscriptWriter::reopen(&transcript.path, complete)?;
     writer.append(&Event::Training(Box::new(event.clone())))?;
     Ok(event)
+}
+
+/// Per-image Dice beside the predictions, in the artefacts folder.
+pub const PER_IMAGE_CSV: &str = "dice_per_image.csv";
+
+/// `image,dice,predicted,flag`, one row per test image; fields quoted where they need it.
+fn write_per_image_csv(path: &Path, images: &[crate::eval::ImageDice]) -> Result<(), TrainError> {
+    let mut text = String::from("image,dice,predicted,flag\n");
+    for image in images {
+        text.push_str(&format!(
+            "{},{},{},{}\n",
+            crate::report::csv_field(&image.name),
+            image.dice,
+            image.predicted,
+            crate::report::csv_field(image.flag.as_deref().unwrap_or(""))
+        ));
+    }
+    std::fs::write(path, text).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// The split laid out once per dataset and seed; reused when already there.

@@ -309,6 +309,10 @@ pub struct TrainingEvent {
     /// Test images the program wrote no prediction for (counted as Dice 0).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_predictions: Vec<String>,
+    /// The harness's Dice of every test image, so that any summary can be recomputed from the
+    /// transcript; a flag says why a prediction that exists scored 0 (newer files only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_image: Vec<crate::eval::ImageDice>,
     /// The mean of the program's own `test_dice_scores.csv`, on its own test split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_test_dice: Option<f64>,
