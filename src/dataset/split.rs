@@ -15,8 +15,15 @@
 //! split.json                                  names, seed and hash (format below)
 //! ```
 //!
-//! `split.json` (format version 1): `{"format_version": 1, "seed": u64, "test_fraction": 0.1,
-//! "hash": hex, "train": [names], "test": [names]}`, names sorted. `hash` is SHA-256 over the
+//! Where a dataset has subjects with several images (CHASE_DB1: `Image_NNL` and `Image_NNR`
+//! are the left and right eye of child NN), the subjects are ranked instead of the pairs, and
+//! whole subjects go to the test set, in rank order, until it holds at least a tenth: no subject
+//! is on both sides. Names without a subject are subjects of their own, so such datasets split
+//! exactly as before.
+//!
+//! `split.json` (format version 2; version 1 had no `grouped_by`): `{"format_version": 2,
+//! "seed": u64, "test_fraction": 0.1, "grouped_by": "subject"|"pair", "hash": hex,
+//! "train": [names], "test": [names]}`, names sorted. `hash` is SHA-256 over the
 //! text `"seed {seed}\ntrain\n"`, each train name and `"\n"`, `"test\n"`, each test name and
 //! `"\n"`: it names the split, and it is what a training result records.
 
@@ -42,7 +49,7 @@ pub const DEFAULT_SPLIT_SEED: u64 = 0;
 pub const SPLIT_FILE: &str = "split.json";
 
 /// The version of `split.json`'s format.
-pub const SPLIT_FORMAT_VERSION: u32 = 1;
+pub const SPLIT_FORMAT_VERSION: u32 = 2;
 
 /// A dataset cut into the pool the program trains on and the test set it never sees. Both lists
 /// are sorted by name.
@@ -63,24 +70,64 @@ pub fn test_count(n: usize) -> usize {
     }
 }
 
+/// The subject a pair's images come from: CHASE_DB1's `Image_NNL` and `Image_NNR` are child
+/// NN's two eyes; any other name is its own subject.
+pub fn subject_of(name: &str) -> &str {
+    let eye = name
+        .strip_prefix("Image_")
+        .and_then(|rest| rest.strip_suffix(['L', 'R']))
+        .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    match eye {
+        Some(_) => &name[..name.len() - 1],
+        None => name,
+    }
+}
+
 /// Splits `pairs` with `seed` (see the module's documentation).
 pub fn split(pairs: &[Pair], seed: u64) -> Split {
-    let mut ranked: Vec<([u8; 32], &Pair)> = pairs
-        .iter()
-        .map(|pair| {
+    let mut subjects: std::collections::BTreeMap<&str, Vec<&Pair>> = Default::default();
+    for pair in pairs {
+        subjects
+            .entry(subject_of(&pair.name))
+            .or_default()
+            .push(pair);
+    }
+    let mut ranked: Vec<([u8; 32], &str, Vec<&Pair>)> = subjects
+        .into_iter()
+        .map(|(subject, members)| {
             let mut hasher = Sha256::new();
             hasher.update(seed.to_le_bytes());
-            hasher.update(pair.name.as_bytes());
-            (hasher.finalize().into(), pair)
+            hasher.update(subject.as_bytes());
+            (hasher.finalize().into(), subject, members)
         })
         .collect();
-    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
-    let count = test_count(pairs.len());
-    let mut test: Vec<Pair> = ranked[..count].iter().map(|(_, p)| (*p).clone()).collect();
-    let mut train: Vec<Pair> = ranked[count..].iter().map(|(_, p)| (*p).clone()).collect();
-    test.sort_by(|a, b| a.name.cmp(&b.name));
-    train.sort_by(|a, b| a.name.cmp(&b.name));
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let wanted = test_count(pairs.len());
+    let (mut test, mut train) = (Vec::new(), Vec::new());
+    for (_, _, members) in ranked {
+        // Whole subjects, until the test set holds its share; never every subject.
+        let side = if test.len() < wanted && train.len() + test.len() + members.len() < pairs.len()
+        {
+            &mut test
+        } else {
+            &mut train
+        };
+        side.extend(members.into_iter().cloned());
+    }
+    test.sort_by(|a: &Pair, b: &Pair| a.name.cmp(&b.name));
+    train.sort_by(|a: &Pair, b: &Pair| a.name.cmp(&b.name));
     Split { seed, train, test }
+}
+
+impl Split {
+    /// Whether any subject has more than one pair (then the split kept each subject whole).
+    pub fn grouped(&self) -> bool {
+        let mut seen = std::collections::BTreeSet::new();
+        self.train
+            .iter()
+            .chain(&self.test)
+            .any(|pair| !seen.insert(subject_of(&pair.name)))
+    }
 }
 
 impl Split {
@@ -121,6 +168,7 @@ struct SplitFile<'a> {
     format_version: u32,
     seed: u64,
     test_fraction: f64,
+    grouped_by: &'static str,
     hash: &'a str,
     train: Vec<&'a str>,
     test: Vec<&'a str>,
@@ -159,6 +207,7 @@ pub fn materialise(split: &Split, dir: &Path) -> Result<Materialised, DatasetErr
         format_version: SPLIT_FORMAT_VERSION,
         seed: split.seed,
         test_fraction: TEST_FRACTION,
+        grouped_by: if split.grouped() { "subject" } else { "pair" },
         hash: &hash,
         train: train_names.iter().map(String::as_str).collect(),
         test: test_names.iter().map(String::as_str).collect(),
@@ -215,6 +264,41 @@ mod tests {
 
     fn names(pairs: &[Pair]) -> Vec<&str> {
         pairs.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    fn chase_like(subjects: usize) -> Vec<Pair> {
+        (1..=subjects)
+            .flat_map(|i| ["L", "R"].map(|eye| format!("Image_{i:02}{eye}")))
+            .map(|name| Pair {
+                image: PathBuf::from(format!("images/{name}.png")),
+                mask: PathBuf::from(format!("masks/{name}_seg.png")),
+                name,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_eyes_of_a_child_are_on_the_same_side() {
+        assert_eq!(subject_of("Image_01L"), "Image_01");
+        assert_eq!(subject_of("Image_14R"), "Image_14");
+        for other in ["Image_L", "Image_01X", "Image_0aL", "12", "glottis_7L"] {
+            assert_eq!(subject_of(other), other);
+        }
+        // CHASE_DB1: 14 children, 28 images; a tenth is 3 images, so 2 whole children.
+        for seed in 0..20 {
+            let s = split(&chase_like(14), seed);
+            assert!(s.grouped());
+            assert_eq!(s.test.len(), 4, "seed {seed}: {:?}", names(&s.test));
+            let test: BTreeSet<&str> = s.test.iter().map(|p| subject_of(&p.name)).collect();
+            let train: BTreeSet<&str> = s.train.iter().map(|p| subject_of(&p.name)).collect();
+            assert!(test.is_disjoint(&train), "seed {seed}");
+            assert_eq!(test.len(), 2);
+        }
+        // A set without subjects splits exactly as by pairs.
+        assert!(!split(&pairs(50), 0).grouped());
+        // Two subjects: one each side, never both in the test set.
+        let s = split(&chase_like(2), 0);
+        assert_eq!((s.train.len(), s.test.len()), (2, 2));
     }
 
     #[test]
@@ -308,7 +392,8 @@ mod tests {
 
         let record: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&done.split_file).unwrap()).unwrap();
-        assert_eq!(record["format_version"], 1);
+        assert_eq!(record["format_version"], 2);
+        assert_eq!(record["grouped_by"], "pair");
         assert_eq!(record["hash"], done.hash.as_str());
         assert_eq!(record["test"].as_array().unwrap().len(), 2);
         assert_eq!(record["train"].as_array().unwrap().len(), 18);
