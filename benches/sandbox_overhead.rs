@@ -201,6 +201,7 @@ fn shared_target(sandbox: &Sandbox) {
                     shared_target: Some(SharedTarget {
                         dir: &target,
                         layers: &layers,
+                        cache: &root,
                     }),
                 }
                 .run(&warm, 0);
@@ -216,6 +217,7 @@ fn shared_target(sandbox: &Sandbox) {
                 shared_target: Some(SharedTarget {
                     dir: &target,
                     layers: &layers,
+                    cache: &root,
                 }),
             }
             .run(&workspace, round);

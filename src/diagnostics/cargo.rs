@@ -102,8 +102,17 @@ struct Target {
 /// stdout that are not cargo JSON are ignored. A failed build always yields at least one error:
 /// when neither stream explains the failure, a single `other-compile` record says so.
 pub fn parse_cargo_build(stdout: &str, stderr: &str, crate_root: &Path) -> CompileReport {
-    let replacements = [(crate_root, "")];
-    let clean = |text: &str| normalise(text, &replacements);
+    parse_cargo_build_hiding(stdout, stderr, &[(crate_root, "")])
+}
+
+/// `parse_cargo_build` with every `(path, placeholder)` of `replacements` hidden (the crate root
+/// as `""`, the harness's cache as `CACHE_PLACEHOLDER`).
+pub fn parse_cargo_build_hiding(
+    stdout: &str,
+    stderr: &str,
+    replacements: &[(&Path, &str)],
+) -> CompileReport {
+    let clean = |text: &str| normalise(text, replacements);
     let mut report = CompileReport::default();
 
     for line in stdout.lines().map(str::trim).filter(|l| l.starts_with('{')) {

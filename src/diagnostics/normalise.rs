@@ -16,6 +16,10 @@
 use std::path::Path;
 use std::sync::LazyLock;
 
+/// What the harness's cache folder (vendored crates, the warm build, libtorch) is called in
+/// feedback, whatever it is on this machine: rustc's notes and tch's panics name files there.
+pub const CACHE_PLACEHOLDER: &str = "$HARNESS_CACHE";
+
 use regex::Regex;
 
 /// Compiles one of this module's fixed patterns; they are tested, so failure is a programming error.
@@ -248,5 +252,18 @@ mod tests {
             normalise(text, &[]),
             "error[E0425]: cannot find value src/main.rs"
         );
+    }
+
+    #[test]
+    fn the_harness_cache_is_named_the_same_on_every_machine() {
+        let text = "error: no matching package found\nlocation searched: directory source `/home/a/.cache/harness/vendor` (which is replacing registry `crates-io`)\nthread 'main' panicked at /home/a/.cache/harness/vendor/tch-0.24.0/src/wrappers/tensor_generated.rs:9:5:";
+        let cache = Path::new("/home/a/.cache/harness");
+        let clean = normalise(text, &[(cache, CACHE_PLACEHOLDER)]);
+        assert!(!clean.contains("/home/a"), "{clean}");
+        assert!(
+            clean.contains("directory source `$HARNESS_CACHE/vendor`"),
+            "{clean}"
+        );
+        assert!(clean.contains("panicked at $HARNESS_CACHE/vendor/tch-0.24.0/src/wrappers/tensor_generated.rs:9:5:"), "{clean}");
     }
 }

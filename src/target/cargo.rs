@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::diagnostics::{parse_cargo_build, Artifact};
+use crate::diagnostics::{parse_cargo_build_hiding, Artifact, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::ProcessSpec;
 use crate::prompt::sha256_hex;
@@ -50,6 +50,9 @@ pub struct CargoBuild<'a> {
 pub struct SharedTarget<'a> {
     pub dir: &'a Path,
     pub layers: &'a Path,
+    /// The harness's cache folder the shared build lives in: shown as `CACHE_PLACEHOLDER` in
+    /// every message, so feedback is the same on every machine.
+    pub cache: &'a Path,
 }
 
 impl CargoBuild<'_> {
@@ -112,6 +115,10 @@ impl CargoBuild<'_> {
             .env("CARGO_TERM_COLOR", "never")
             .timeout(self.timeout)
             .output_cap(8 << 20);
+        let mut hidden: Vec<(&Path, &str)> = vec![(root, "")];
+        if let Some(shared) = &self.shared_target {
+            hidden.push((shared.cache, CACHE_PLACEHOLDER));
+        }
         let (output, disk_exceeded, layer) = match isolation.run(&spec, Phase::Build) {
             Ok(confined) => (confined.output, confined.disk_exceeded, confined.layer),
             Err(error) => return Attempt::Done(not_started(isolation, &error, started)),
@@ -131,7 +138,7 @@ impl CargoBuild<'_> {
             );
             error.rendered = Some(crate::diagnostics::normalise(
                 &tail(&output.stderr, 60),
-                &[(root, "")],
+                &hidden,
             ));
             return Attempt::Done(BuildOutcome {
                 errors: vec![error],
@@ -156,14 +163,14 @@ impl CargoBuild<'_> {
                 duration: started.elapsed(),
             });
         }
-        let report = parse_cargo_build(&output.stdout, &output.stderr, root);
+        let report = parse_cargo_build_hiding(&output.stdout, &output.stderr, &hidden);
         let mut errors = report.errors;
         if !report.success || !output.success() {
             if errors.is_empty() {
                 let mut error = ErrorRecord::new(Category::OtherCompile, "cargo build failed");
                 error.rendered = Some(crate::diagnostics::normalise(
                     &tail(&output.stderr, 60),
-                    &[(root, "")],
+                    &hidden,
                 ));
                 errors.push(error);
             }

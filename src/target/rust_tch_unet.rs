@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use crate::diagnostics::{classify_run, normalise};
+use crate::diagnostics::{classify_run, normalise, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::ProcessSpec;
 use crate::prompt::Templates;
@@ -55,6 +55,11 @@ impl RustTchUnet {
     /// `isolation` (the sandbox, or `--no-sandbox`).
     pub fn new(toolchain: Toolchain, isolation: Isolation) -> Self {
         Self::with(Some(toolchain), isolation)
+    }
+
+    /// The harness's cache folder, hidden in every message of the program.
+    fn cache(&self) -> Option<&Path> {
+        self.toolchain.as_ref().map(|t| t.cache_dir.as_path())
     }
 
     fn with(toolchain: Option<Toolchain>, isolation: Isolation) -> Self {
@@ -102,6 +107,7 @@ fn step(
     isolation: &Isolation,
     spec: ProcessSpec,
     root: &Path,
+    cache: Option<&Path>,
     folders: StepFolders<'_>,
 ) -> TrainStep {
     let started = Instant::now();
@@ -130,7 +136,9 @@ fn step(
     match isolation.run(&spec, Phase::Train) {
         Ok(confined) => {
             let output = confined.output;
-            let stderr = normalise(&output.stderr, &[(root, "")]);
+            let mut hidden: Vec<(&Path, &str)> = vec![(root, "")];
+            hidden.extend(cache.map(|cache| (cache, CACHE_PLACEHOLDER)));
+            let stderr = normalise(&output.stderr, &hidden);
             let exceeded = |message: String| {
                 let mut error = ErrorRecord::new(Category::OutOfMemory, message);
                 error.rendered = Some(super::cargo::tail(&stderr, 40));
@@ -194,7 +202,13 @@ impl Trainer for RustTchUnet {
             read: &[data_dir],
             write: out_dir,
         };
-        step(&self.isolation, spec, workspace.root(), folders)
+        step(
+            &self.isolation,
+            spec,
+            workspace.root(),
+            self.cache(),
+            folders,
+        )
     }
 
     fn predict(
@@ -223,7 +237,7 @@ impl Trainer for RustTchUnet {
             read: &[images_dir],
             write: pred_dir,
         };
-        step(&isolation, spec, workspace.root(), folders)
+        step(&isolation, spec, workspace.root(), self.cache(), folders)
     }
 
     fn check_outputs(&self, out_dir: &Path, epochs: Option<u32>) -> TrainingOutputs {
@@ -299,6 +313,7 @@ impl Target for RustTchUnet {
                 .map(|(t, layers)| SharedTarget {
                     dir: &t.target_dir,
                     layers,
+                    cache: &t.cache_dir,
                 }),
             preferred_bin: BINARY,
             // A crate that enables new features of a dependency compiles it once; a new

@@ -111,6 +111,7 @@ impl SharedCache {
             shared_target: Some(SharedTarget {
                 dir: &self.target,
                 layers: &self.layers,
+                cache: &self.layers,
             }),
         }
         .run(&workspace, 1)
@@ -329,6 +330,7 @@ fn a_shared_folder_that_cannot_be_overlaid_is_infrastructure_never_the_llms() {
         shared_target: Some(SharedTarget {
             dir: Path::new("/proc/sys"),
             layers: layers.path(),
+            cache: layers.path(),
         }),
     }
     .run(&workspace, 1);
