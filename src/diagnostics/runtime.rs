@@ -21,7 +21,7 @@ pub struct ExitInfo {
     pub signal: Option<i32>,
     /// Whether the harness stopped it for running past its time limit.
     pub timed_out: bool,
-    /// Whether the harness cut its output at the size cap.
+    /// Whether the harness left out the middle of its output (the size cap).
     pub output_truncated: bool,
 }
 
@@ -282,7 +282,7 @@ fn rendered(exit: &ExitInfo, stderr: &str) -> String {
     let tail = lines[start..].join("\n");
     let tail = tail.trim_start_matches('\n');
     if exit.output_truncated {
-        format!("[the program's output was cut at the harness's size limit]\n{tail}")
+        format!("[the program's output was longer than the harness keeps: its middle was left out]\n{tail}")
     } else {
         tail.to_owned()
     }
@@ -574,7 +574,7 @@ mod tests {
         let rendered = record.rendered.expect("rendered text");
         let lines: Vec<&str> = rendered.lines().collect();
         assert_eq!(lines.len(), RENDERED_LINES + 1);
-        assert!(lines[0].contains("cut at the harness's size limit"));
+        assert!(lines[0].contains("its middle was left out"), "{}", lines[0]);
         assert_eq!(lines[1], "line 61");
         assert_eq!(lines[RENDERED_LINES], "line 100");
     }

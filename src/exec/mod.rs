@@ -2,9 +2,11 @@
 //!
 //! Architecture invariant: no other module calls `std::process::Command` (or `fork`).
 
+mod capture;
 mod process;
 mod userns;
 
+pub use capture::{cut_marker, OutputCap};
 pub use process::{
     looks_secret, run_process, ExecError, LineObserver, ProcessOutput, ProcessSpec, Stream,
     ENV_ALLOW_LIST,

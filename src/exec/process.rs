@@ -2,8 +2,9 @@
 //!
 //! The child starts in a process group of its own; on timeout the whole group is killed, so a
 //! build script's or a program's children die with it. Each output stream is drained on its own
-//! thread, so a noisy child can never block on a full pipe; bytes past the cap are read and
-//! dropped. A timeout is a *result* (`ProcessOutput::exit.timed_out`), not an error: `Err` means
+//! thread, so a noisy child can never block on a full pipe; a stream longer than its cap keeps
+//! its beginning and its end, the bytes between read and dropped and the cut marked
+//! (`capture.rs`). A timeout is a *result* (`ProcessOutput::exit.timed_out`), not an error: `Err` means
 //! the process could not be started at all.
 
 use std::ffi::OsString;
@@ -18,6 +19,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::diagnostics::ExitInfo;
+
+use super::capture::{Capture, OutputCap};
 
 /// Host variables a child may inherit. Everything else, API keys first of all, is withheld.
 pub const ENV_ALLOW_LIST: &[&str] = &[
@@ -93,8 +96,9 @@ pub struct ProcessSpec {
     pub inherit: Vec<String>,
     /// `Duration::MAX` means no limit (see [`ProcessSpec::no_timeout`]).
     pub timeout: Duration,
-    /// Bytes kept per stream; the rest is drained and dropped.
-    pub output_cap: usize,
+    /// What is kept of each stream: its first and its last bytes; the rest is drained and
+    /// dropped, and the text says where and how much.
+    pub output_cap: OutputCap,
     pub observer: Option<LineObserver>,
 }
 
@@ -107,7 +111,7 @@ impl ProcessSpec {
             env: Vec::new(),
             inherit: Vec::new(),
             timeout: Duration::from_secs(60),
-            output_cap: 1 << 20,
+            output_cap: OutputCap::DEFAULT,
             observer: None,
         }
     }
@@ -147,8 +151,10 @@ impl ProcessSpec {
         self
     }
 
-    pub fn output_cap(mut self, bytes: usize) -> Self {
-        self.output_cap = bytes;
+    /// Keeps this much of each stream: an `OutputCap`, or a number of bytes in all (a fifth
+    /// from the start, the rest from the end).
+    pub fn output_cap(mut self, cap: impl Into<OutputCap>) -> Self {
+        self.output_cap = cap.into();
         self
     }
 }
@@ -186,21 +192,13 @@ pub enum ExecError {
     },
 }
 
-struct Captured {
-    bytes: Vec<u8>,
-    truncated: bool,
-}
-
 fn drain(
     mut stream: impl Read + Send + 'static,
-    cap: usize,
+    cap: OutputCap,
     observer: Option<(LineObserver, Stream)>,
     done: mpsc::Sender<()>,
-) -> Arc<Mutex<Captured>> {
-    let captured = Arc::new(Mutex::new(Captured {
-        bytes: Vec::new(),
-        truncated: false,
-    }));
+) -> Arc<Mutex<Capture>> {
+    let captured = Arc::new(Mutex::new(Capture::new(cap)));
     let sink = Arc::clone(&captured);
     thread::spawn(move || {
         let mut buffer = [0u8; 8192];
@@ -222,11 +220,7 @@ fn drain(
                         }
                     }
                     let mut captured = sink.lock().unwrap_or_else(|p| p.into_inner());
-                    let room = cap.saturating_sub(captured.bytes.len());
-                    captured.bytes.extend_from_slice(&buffer[..n.min(room)]);
-                    if n > room {
-                        captured.truncated = true;
-                    }
+                    captured.push(&buffer[..n]);
                 }
             }
         }
@@ -240,12 +234,9 @@ fn drain(
     captured
 }
 
-fn take(captured: &Arc<Mutex<Captured>>) -> (String, bool) {
-    let captured = captured.lock().unwrap_or_else(|p| p.into_inner());
-    (
-        String::from_utf8_lossy(&captured.bytes).into_owned(),
-        captured.truncated,
-    )
+fn take(captured: &Arc<Mutex<Capture>>) -> (String, bool) {
+    let mut captured = captured.lock().unwrap_or_else(|p| p.into_inner());
+    (captured.text(), captured.cut())
 }
 
 /// Runs the process to completion or to its timeout.
@@ -422,10 +413,41 @@ mod tests {
     fn output_is_capped_but_fully_drained() {
         let spec = sh("head -c 1000000 /dev/zero | tr '\\0' x; echo done >&2").output_cap(1000);
         let out = run_process(&spec).unwrap();
-        assert_eq!(out.stdout.len(), 1000);
+        let marker = crate::exec::cut_marker(1_000_000 - 1000);
+        assert_eq!(
+            out.stdout,
+            format!("{}{marker}{}", "x".repeat(200), "x".repeat(800))
+        );
         assert!(out.exit.output_truncated);
         assert_eq!(out.stderr, "done\n");
         assert_eq!(out.exit.code, Some(0));
+    }
+
+    #[test]
+    fn a_long_output_keeps_its_beginning_and_its_end() {
+        // 2 MB of progress lines between the first line and a panic: both ends survive.
+        let script = "echo starting; yes progress | head -n 250000; echo \"thread 'main' panicked at src/main.rs:3:5:\" >&2";
+        let out = run_process(&sh(script).output_cap(OutputCap::ends(64, 256))).unwrap();
+        assert!(
+            out.stdout.starts_with("starting\nprogress\n"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.ends_with("progress\nprogress\n"),
+            "{}",
+            out.stdout
+        );
+        let left_out = "starting\n".len() + 250_000 * "progress\n".len() - 64 - 256;
+        assert!(
+            out.stdout
+                .contains(&crate::exec::cut_marker(left_out as u64)),
+            "{}",
+            out.stdout
+        );
+        assert!(out.exit.output_truncated);
+        assert_eq!(out.stderr, "thread 'main' panicked at src/main.rs:3:5:\n");
+        assert_eq!(ProcessSpec::new("x", "/").output_cap, OutputCap::DEFAULT);
     }
 
     #[test]

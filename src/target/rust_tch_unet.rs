@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::diagnostics::{classify_run, normalise, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
-use crate::exec::ProcessSpec;
+use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::{Category, ErrorRecord};
@@ -176,7 +176,7 @@ fn program_spec(program: &BuiltProgram, root: &Path, timeout: Duration) -> Proce
     ProcessSpec::new(program.path.as_os_str(), root)
         .env("RUST_BACKTRACE", "0")
         .timeout(timeout)
-        .output_cap(1 << 20)
+        .output_cap(OutputCap::DEFAULT)
 }
 
 impl Trainer for RustTchUnet {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::diagnostics::{classify_run, normalise};
 use crate::error_chain::error_chain;
-use crate::exec::ProcessSpec;
+use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::{Category, ErrorRecord};
@@ -115,7 +115,7 @@ impl Target for RustTiny {
             .arg(root.join(&out_dir))
             .env("RUST_BACKTRACE", "0")
             .timeout(Duration::from_secs(10))
-            .output_cap(256 << 10);
+            .output_cap(OutputCap::DEFAULT);
         let confined = match self.isolation.run(&spec, Phase::Run) {
             Ok(confined) => confined,
             Err(error) => {
