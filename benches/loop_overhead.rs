@@ -89,6 +89,7 @@ impl Target for NullTarget {
             exit: ExitInfo::default(),
             errors: Vec::new(),
             duration: Duration::ZERO,
+            output: None,
         }
     }
 }

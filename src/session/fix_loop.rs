@@ -350,6 +350,8 @@ pub(crate) fn drive(
                     timed_out: run.exit.timed_out,
                     errors: run.errors.clone(),
                     duration_ms: run.duration.as_millis() as u64,
+                    stdout: run.output.as_ref().map(|o| o.stdout.clone()),
+                    stderr: run.output.as_ref().map(|o| o.stderr.clone()),
                 }))?;
                 errors = run.errors;
             }

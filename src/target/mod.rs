@@ -48,6 +48,18 @@ pub struct RunOutcome {
     pub exit: ExitInfo,
     pub errors: Vec<ErrorRecord>,
     pub duration: Duration,
+    /// What the program printed; `None` when it never started (the harness or the sandbox
+    /// failed first).
+    pub output: Option<ProgramOutput>,
+}
+
+/// What a program printed, as the harness captured it: the whole of each stream, or both ends
+/// of a long one with the cut marked (`exec::OutputCap`). Not normalised: the program's own
+/// words, for the record, never for feedback.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgramOutput {
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// One kind of program the harness can ask for.
@@ -113,6 +125,8 @@ pub struct TrainStep {
     pub duration: Duration,
     /// The end of its standard error, normalised, for the user.
     pub stderr_tail: String,
+    /// What it printed, as captured (empty when it never started).
+    pub output: ProgramOutput,
 }
 
 /// The training contract of a target: `train` on a data folder, `predict` on images.

@@ -29,7 +29,7 @@ use super::cargo::{CargoBuild, SharedTarget};
 use super::unet_outputs::{
     check_predictions, check_training_outputs, TrainingOutputs, WEIGHTS_FILE,
 };
-use super::{BuildOutcome, BuiltProgram, RunOutcome, Target, TrainStep, Trainer};
+use super::{BuildOutcome, BuiltProgram, ProgramOutput, RunOutcome, Target, TrainStep, Trainer};
 
 /// The package (and binary) name the prompt asks for.
 pub const BINARY: &str = "unet_segmentation";
@@ -116,6 +116,7 @@ fn step(
         exit: Default::default(),
         duration: started.elapsed(),
         stderr_tail: String::new(),
+        output: ProgramOutput::default(),
     };
     if let Err(error) = std::fs::create_dir_all(folders.write) {
         return failed(
@@ -160,6 +161,10 @@ fn step(
                 exit: output.exit,
                 duration: started.elapsed(),
                 stderr_tail: super::cargo::tail(&stderr, 40),
+                output: ProgramOutput {
+                    stdout: output.stdout,
+                    stderr: output.stderr,
+                },
             }
         }
         Err(error) => failed(
@@ -169,6 +174,15 @@ fn step(
             },
             error_chain(&error),
         ),
+    }
+}
+
+/// The smoke run's two steps' output, one after the other, the second announced by a line.
+fn joined(train: ProgramOutput, predict: ProgramOutput) -> ProgramOutput {
+    const PREDICT: &str = "\n[harness: the predict step's output follows]\n";
+    ProgramOutput {
+        stdout: format!("{}{PREDICT}{}", train.stdout, predict.stdout),
+        stderr: format!("{}{PREDICT}{}", train.stderr, predict.stderr),
     }
 }
 
@@ -331,6 +345,7 @@ impl Target for RustTchUnet {
             exit: Default::default(),
             errors: vec![ErrorRecord::new(Category::InfraHarness, message)],
             duration: started.elapsed(),
+            output: None,
         };
         if smoke.exists() {
             if let Err(error) = std::fs::remove_dir_all(&smoke) {
@@ -352,6 +367,7 @@ impl Target for RustTchUnet {
         );
         let mut exit = train.exit.clone();
         let mut errors = train.errors;
+        let mut output = train.output;
         if errors.is_empty() {
             errors = self.check_outputs(&out, Some(1)).errors;
         }
@@ -367,6 +383,7 @@ impl Target for RustTchUnet {
             );
             exit = predict.exit.clone();
             errors = predict.errors;
+            output = joined(output, predict.output);
             if errors.is_empty() {
                 errors = self.check_predictions(&images, &pred);
             }
@@ -375,6 +392,7 @@ impl Target for RustTchUnet {
             exit,
             errors,
             duration: started.elapsed(),
+            output: Some(output),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 
 use super::cargo::{discard_build_cache, CargoBuild, TARGET_DIR};
-use super::{BuildOutcome, BuiltProgram, RunOutcome, Target};
+use super::{BuildOutcome, BuiltProgram, ProgramOutput, RunOutcome, Target};
 
 /// The smoke input: every trap the prompt mentions.
 const SMOKE_INPUT: &str =
@@ -97,6 +97,7 @@ impl Target for RustTiny {
             exit: Default::default(),
             errors: vec![ErrorRecord::new(category, message)],
             duration: started.elapsed(),
+            output: None,
         };
         let smoke = match prepare_smoke(workspace) {
             Ok(smoke) => smoke,
@@ -151,6 +152,10 @@ impl Target for RustTiny {
             exit: output.exit,
             errors,
             duration: started.elapsed(),
+            output: Some(ProgramOutput {
+                stdout: output.stdout,
+                stderr: output.stderr,
+            }),
         }
     }
 }

@@ -1,4 +1,8 @@
-//! The transcript format, version 2 (version 1 files read unchanged).
+//! The transcript format, version 3 (version 1 and 2 files read unchanged).
+//!
+//! Version 3 added the program's own output to `run` events and the machine and the limits
+//! generated code ran under to the header; every addition is optional, so older files read
+//! with them absent.
 //!
 //! A transcript is `harness-runs/<run-id>/transcript.yaml`: a YAML stream with one document per
 //! event. Every document starts with a `---` line and ends with a `...` line (YAML's explicit
@@ -27,7 +31,7 @@ use crate::llm::{ChatMessage, FinishReason, Reply, SamplingParams, Usage};
 use crate::taxonomy::ErrorRecord;
 
 /// The format version this harness writes. It reads this version and every older one.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// One document of the stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,6 +258,16 @@ pub struct RunEvent {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorRecord>,
     pub duration_ms: u64,
+    /// What the program printed on standard output, as captured: the whole stream, or its first
+    /// and last bytes with a line saying how many were left out between them (format version 3;
+    /// absent in older files and where the program never started). Not normalised, so never
+    /// compared by replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    /// The same for standard error (the sandbox's own lines removed, the harness's notes on a
+    /// breached limit appended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
 }
 
 /// The verdict on one iteration: the errors fed back (empty when it worked).

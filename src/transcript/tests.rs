@@ -78,6 +78,19 @@ fn events() -> Vec<Event> {
             notes: vec![],
             inferred: vec![],
         }),
+        Event::Run(RunEvent {
+            iteration: 1,
+            exit_code: Some(101),
+            signal: None,
+            timed_out: false,
+            errors: vec![],
+            duration_ms: 3,
+            stdout: Some("epoch 1\n---\n...\n".into()),
+            stderr: Some(format!(
+                "starting{}thread 'main' panicked at src/main.rs:2:5:\n",
+                crate::exec::cut_marker(1234)
+            )),
+        }),
         Event::Outcome(OutcomeEvent {
             iteration: 1,
             success: false,
@@ -114,6 +127,50 @@ fn every_event_round_trips_exactly_even_with_yaml_markers_in_strings() {
         transcript.files_at(1).unwrap()["src/main.rs"],
         "fn main() {\n    println!(\"---\");\n}\n...\n---\n"
     );
+}
+
+/// The committed fixture run was recorded in format version 1; versions 1 and 2 differ only in
+/// optional fields, so with its version line set to 2 it is a version 2 file too. Both read,
+/// with what version 3 added absent.
+#[test]
+fn version_1_and_2_files_read_with_the_version_3_fields_absent() {
+    let v1 = include_str!("../../tests/fixtures/runs/fixture-scripted-stats/transcript.yaml");
+    let v2 = v1.replacen("format_version: 1\n", "format_version: 2\n", 1);
+    assert_ne!(v1, v2);
+    for (version, text) in [(1, v1), (2, v2.as_str())] {
+        let transcript = parse_transcript(text, Path::new("old.yaml")).unwrap();
+        assert_eq!(transcript.header.format_version, version);
+        assert_old(&transcript);
+        assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
+    }
+    assert_eq!(FORMAT_VERSION, 3);
+}
+
+/// The study's committed runs (format version 2, where present) read the same way.
+#[test]
+fn the_committed_runs_still_read() {
+    let runs = Path::new(env!("CARGO_MANIFEST_DIR")).join("harness-runs");
+    for path in crate::runs::find_transcripts(&[runs]).unwrap_or_default() {
+        let transcript = read_transcript(&path).unwrap();
+        if transcript.header.format_version < 3 {
+            assert_old(&transcript);
+        }
+    }
+}
+
+/// No field that version 3 added is there.
+fn assert_old(transcript: &Transcript) {
+    let runs: Vec<&RunEvent> = transcript
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Run(run) => Some(run),
+            _ => None,
+        })
+        .collect();
+    for run in runs {
+        assert_eq!((&run.stdout, &run.stderr), (&None, &None));
+    }
 }
 
 #[test]

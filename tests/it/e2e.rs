@@ -59,7 +59,13 @@ fn comparable(transcript: &Transcript) -> Vec<Event> {
                     e.duration_ms = 0;
                     e.binary_sha256 = e.binary_sha256.as_ref().map(|_| "built".to_string());
                 }
-                Event::Run(e) => e.duration_ms = 0,
+                Event::Run(e) => {
+                    // The program's own output is not normalised (thread ids, say): checked
+                    // apart, in the test itself.
+                    e.duration_ms = 0;
+                    e.stdout = None;
+                    e.stderr = None;
+                }
                 Event::End(e) => {
                     e.wall_ms = 0;
                     e.finished_at = String::new();
@@ -120,6 +126,26 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
     assert_eq!(first[0], Category::UnresolvedName, "most relevant first");
     assert_eq!(categories(&transcript, 2), [Category::PanicOther]);
     assert_eq!(categories(&transcript, 3), []);
+    // Each smoke run records what the program printed: iteration 2's panic, as it was.
+    let runs: Vec<_> = transcript
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Run(run) => Some(run),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(runs.len(), 2);
+    let stderr = runs[0].stderr.as_deref().unwrap();
+    assert!(
+        stderr.contains("panicked at src/stats.rs") && stderr.contains("ParseIntError"),
+        "{stderr}"
+    );
+    assert_eq!(runs[0].stdout.as_deref(), Some(""));
+    assert_eq!(
+        (runs[1].stdout.as_deref(), runs[1].stderr.as_deref()),
+        (Some(""), Some(""))
+    );
     let codes: Vec<_> = transcript
         .outcomes()
         .flat_map(|o| o.errors.iter().filter_map(|e| e.code.clone()))
