@@ -48,6 +48,16 @@ pub struct GlobalArgs {
     /// sandbox, with your own rights. Warned about on every run and recorded in the transcript.
     #[arg(long, global = true)]
     pub no_sandbox: bool,
+    /// The time limit of each build of generated code, in seconds (default: the target's own,
+    /// 120 s for rust-tiny, 1800 s for rust-tch-unet). A build that reaches it ends the run as
+    /// a harness limit, never charged to the LLM; the transcript header records the limit.
+    #[arg(
+        long,
+        global = true,
+        env = "HARNESS_BUILD_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub build_timeout: Option<u64>,
 }
 
 // Parsed once per process: the size of the largest variant does not matter.

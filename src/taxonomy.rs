@@ -16,7 +16,8 @@ pub enum Tier {
     Compile,
     /// The program built but failed when run, or its outputs were missing or wrong.
     Runtime,
-    /// The harness, the sandbox, the toolchain or the API failed: not the LLM's fault.
+    /// The harness, the sandbox, the toolchain or the API failed, or a limit of the harness's
+    /// that the task does not explain was reached: not the LLM's fault.
     Infra,
 }
 
@@ -48,6 +49,9 @@ pub enum Category {
     PanicOther,
     Timeout,
     OutOfMemory,
+    /// The program wrote more to disk than the sandbox allows, a limit far beyond what the
+    /// task's outputs need (`docs/methodology.md`, L2).
+    OutOfDisk,
     NonzeroExit,
     MissingOutput,
     InvalidOutput,
@@ -56,11 +60,14 @@ pub enum Category {
     InfraSandbox,
     InfraApi,
     InfraHarness,
+    /// A harness limit reached where the LLM is not charged: a build that ran out of time or
+    /// disk; a program's disk limit too close to what the task needs (`docs/methodology.md`).
+    InfraLimit,
 }
 
 impl Category {
     /// Every category, in table column order.
-    pub const ALL: [Category; 27] = [
+    pub const ALL: [Category; 29] = [
         Category::NoCode,
         Category::Truncated,
         Category::Refused,
@@ -81,6 +88,7 @@ impl Category {
         Category::PanicOther,
         Category::Timeout,
         Category::OutOfMemory,
+        Category::OutOfDisk,
         Category::NonzeroExit,
         Category::MissingOutput,
         Category::InvalidOutput,
@@ -88,6 +96,7 @@ impl Category {
         Category::InfraSandbox,
         Category::InfraApi,
         Category::InfraHarness,
+        Category::InfraLimit,
     ];
 
     /// The tier this category belongs to.
@@ -97,9 +106,9 @@ impl Category {
             NoCode | Truncated | Refused | UnparseableFiles | MissingFiles => Tier::Reply,
             UnresolvedName | TypeMismatch | TraitBound | ApiMisuse | BorrowOwnership | Lifetime
             | Syntax | Dependency | OtherCompile => Tier::Compile,
-            TensorShape | DeviceDtype | DataIo | PanicOther | Timeout | OutOfMemory
+            TensorShape | DeviceDtype | DataIo | PanicOther | Timeout | OutOfMemory | OutOfDisk
             | NonzeroExit | MissingOutput | InvalidOutput => Tier::Runtime,
-            InfraToolchain | InfraSandbox | InfraApi | InfraHarness => Tier::Infra,
+            InfraToolchain | InfraSandbox | InfraApi | InfraHarness | InfraLimit => Tier::Infra,
         }
     }
 
@@ -127,6 +136,7 @@ impl Category {
             PanicOther => "panic-other",
             Timeout => "timeout",
             OutOfMemory => "out-of-memory",
+            OutOfDisk => "out-of-disk",
             NonzeroExit => "nonzero-exit",
             MissingOutput => "missing-output",
             InvalidOutput => "invalid-output",
@@ -134,6 +144,7 @@ impl Category {
             InfraSandbox => "infra-sandbox",
             InfraApi => "infra-api",
             InfraHarness => "infra-harness",
+            InfraLimit => "infra-limit",
         }
     }
 
@@ -212,7 +223,8 @@ mod tests {
                 "infra-toolchain",
                 "infra-sandbox",
                 "infra-api",
-                "infra-harness"
+                "infra-harness",
+                "infra-limit"
             ]
         );
     }

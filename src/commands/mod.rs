@@ -56,12 +56,16 @@ pub(crate) fn target_for(
     global: &crate::cli::GlobalArgs,
     isolation: &Isolation,
 ) -> anyhow::Result<Box<dyn crate::target::Target>> {
-    crate::target::by_id(id, global.cache_dir.as_deref(), isolation).map_err(|error| match error {
-        crate::target::TargetError::Unknown { .. } | crate::target::TargetError::Sandbox { .. } => {
-            UserError(crate::error_chain::error_chain(&error)).into()
-        }
-        other => anyhow::Error::from(other),
-    })
+    let build_timeout = global.build_timeout.map(std::time::Duration::from_secs);
+    crate::target::by_id(id, global.cache_dir.as_deref(), isolation, build_timeout).map_err(
+        |error| match error {
+            crate::target::TargetError::Unknown { .. }
+            | crate::target::TargetError::Sandbox { .. } => {
+                UserError(crate::error_chain::error_chain(&error)).into()
+            }
+            other => anyhow::Error::from(other),
+        },
+    )
 }
 
 /// Runs a parsed command line.

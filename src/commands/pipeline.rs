@@ -47,6 +47,7 @@ pub fn pipeline(global: &GlobalArgs, args: &PipelineArgs) -> anyhow::Result<u8> 
         registry: global.registry.clone(),
         cache_dir: global.cache_dir.clone(),
         no_sandbox: global.no_sandbox,
+        build_timeout: global.build_timeout,
     };
     eprintln!("== 2. the reference U-Net: generate, then train briefly on synthetic glottis");
     let before = existing_runs(&own.runs_dir);

@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::diagnostics::limits;
 use crate::diagnostics::{parse_cargo_build_hiding, Artifact, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::ProcessSpec;
@@ -129,13 +130,12 @@ impl CargoBuild<'_> {
             if let Some(layer) = layer {
                 layer.discard();
             }
-            let mut error = ErrorRecord::new(
-                Category::OtherCompile,
-                format!(
-                    "the build wrote {} MiB into the crate folder, more than the sandbox allows (out of disk quota)",
-                    grown >> 20
-                ),
-            );
+            // A harness limit (methodology L1); the end of cargo's output shows what was being
+            // built, and the sandbox's note on the limit.
+            let limit = isolation
+                .sandbox()
+                .map_or(grown, |sandbox| sandbox.limits_for(Phase::Build).disk);
+            let mut error = limits::build_out_of_disk(grown, limit);
             error.rendered = Some(crate::diagnostics::normalise(
                 &tail(&output.stderr, 60),
                 &hidden,
@@ -148,16 +148,9 @@ impl CargoBuild<'_> {
             });
         }
         if output.exit.timed_out {
-            let mut error = ErrorRecord::new(
-                Category::Timeout,
-                format!(
-                    "the build did not finish within {} s",
-                    self.timeout.as_secs()
-                ),
-            );
-            error.rendered = Some(error.message.clone());
+            // A harness limit (methodology L1), never the program's runtime timeout.
             return Attempt::Done(BuildOutcome {
-                errors: vec![error],
+                errors: vec![limits::build_timed_out(self.timeout)],
                 warnings: 0,
                 program: None,
                 duration: started.elapsed(),

@@ -193,14 +193,21 @@ pub enum TargetError {
 /// folder (`cache_flag`, else `HARNESS_CACHE`, else the user's cache folder). Its sandboxed
 /// builds see the shared warm target folder copy-on-write, which needs root and a recent
 /// kernel: that is checked here, once, so that a machine without it fails before any run
-/// starts, with advice.
+/// starts, with advice. `build_timeout` replaces the target's own time limit for builds.
 pub fn by_id(
     id: &str,
     cache_flag: Option<&std::path::Path>,
     isolation: &Isolation,
+    build_timeout: Option<Duration>,
 ) -> Result<Box<dyn Target>, TargetError> {
     match id {
-        "rust-tiny" => Ok(Box::new(RustTiny::new(isolation.clone()))),
+        "rust-tiny" => {
+            let mut target = RustTiny::new(isolation.clone());
+            if let Some(timeout) = build_timeout {
+                target = target.with_build_timeout(timeout);
+            }
+            Ok(Box::new(target))
+        }
         "rust-tch-unet" => {
             let toolchain = (|| {
                 let cache = crate::toolchain::cache_dir_from_env(cache_flag)?;
@@ -218,7 +225,11 @@ pub fn by_id(
                         source,
                     })?;
             }
-            Ok(Box::new(RustTchUnet::new(toolchain, isolation.clone())))
+            let mut target = RustTchUnet::new(toolchain, isolation.clone());
+            if let Some(timeout) = build_timeout {
+                target = target.with_build_timeout(timeout);
+            }
+            Ok(Box::new(target))
         }
         _ => Err(TargetError::Unknown {
             id: id.to_string(),

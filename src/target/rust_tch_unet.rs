@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use crate::diagnostics::{classify_run, normalise, CACHE_PLACEHOLDER};
+use crate::diagnostics::{classify_run, limits, normalise, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::Templates;
@@ -35,8 +35,15 @@ use super::{BuildOutcome, BuiltProgram, ProgramOutput, RunOutcome, Target, Train
 pub const BINARY: &str = "unet_segmentation";
 /// The smoke run's folder inside the crate: relative paths in messages, the same everywhere.
 const SMOKE_DIR: &str = "harness-smoke";
+/// A crate that enables new features of a dependency compiles it once; a new torch-sys
+/// configuration takes minutes.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const SMOKE_TRAIN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const SMOKE_PREDICT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// The most disk the task's outputs can need: a small U-Net's weights (a 31-million-parameter
+/// one takes 124 MB), a few CSVs, two figures and one mask per image. A program that writes many
+/// times more is charged for it (methodology L2).
+const OUTPUTS_NEED: u64 = 1 << 30;
 
 /// The `rust-tch-unet` target.
 #[derive(Debug)]
@@ -48,6 +55,7 @@ pub struct RustTchUnet {
     build_isolation: Isolation,
     /// How programs run: libtorch shown read-only, the GPU passed through where there is one.
     isolation: Isolation,
+    build_timeout: Duration,
 }
 
 impl RustTchUnet {
@@ -86,7 +94,14 @@ impl RustTchUnet {
             toolchain,
             build_isolation,
             isolation,
+            build_timeout: BUILD_TIMEOUT,
         }
+    }
+
+    /// The same target with another time limit for builds.
+    pub fn with_build_timeout(mut self, timeout: Duration) -> Self {
+        self.build_timeout = timeout;
+        self
     }
 
     /// The templates alone, for reading hashes without a toolchain.
@@ -140,20 +155,22 @@ fn step(
             let mut hidden: Vec<(&Path, &str)> = vec![(root, "")];
             hidden.extend(cache.map(|cache| (cache, CACHE_PLACEHOLDER)));
             let stderr = normalise(&output.stderr, &hidden);
-            let exceeded = |message: String| {
-                let mut error = ErrorRecord::new(Category::OutOfMemory, message);
+            // The end of stderr holds the sandbox's note on the limit.
+            let exceeded = |mut error: ErrorRecord| {
                 error.rendered = Some(super::cargo::tail(&stderr, 40));
                 vec![error]
             };
             let errors = match (confined.disk_exceeded, confined.memory_exceeded) {
-                (Some(grown), _) => exceeded(format!(
-                    "the program wrote {} MiB to disk, more than the sandbox allows (out of disk quota)",
-                    grown >> 20
-                )),
-                (None, Some(limit)) => exceeded(format!(
+                (Some(grown), _) => {
+                    let limit = isolation
+                        .sandbox()
+                        .map_or(grown, |sandbox| sandbox.limits_for(Phase::Train).disk);
+                    exceeded(limits::program_out_of_disk(grown, limit, OUTPUTS_NEED))
+                }
+                (None, Some(limit)) => exceeded(ErrorRecord::new(Category::OutOfMemory, format!(
                     "the program used more than the sandbox's {} MiB of memory and was killed (out of memory)",
                     limit >> 20
-                )),
+                ))),
                 (None, None) => classify_run(&output.exit, &stderr).into_iter().collect(),
             };
             TrainStep {
@@ -330,9 +347,7 @@ impl Target for RustTchUnet {
                     cache: &t.cache_dir,
                 }),
             preferred_bin: BINARY,
-            // A crate that enables new features of a dependency compiles it once; a new
-            // torch-sys configuration takes minutes.
-            timeout: Duration::from_secs(30 * 60),
+            timeout: self.build_timeout,
         }
         .run(workspace, iteration)
     }
@@ -408,6 +423,16 @@ impl Target for RustTchUnet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The smoke run and training's disk limit is far beyond what the task writes, so a breach
+    /// of it is the program's `out-of-disk` (methodology L2).
+    #[test]
+    fn a_training_disk_breach_is_charged_to_the_program() {
+        let limit = crate::sandbox::Limits::for_phase(Phase::Train).disk;
+        assert!(limit >= OUTPUTS_NEED * limits::CLEAR_MARGIN);
+        let error = limits::program_out_of_disk(limit + 1, limit, OUTPUTS_NEED);
+        assert_eq!(error.category, Category::OutOfDisk);
+    }
 
     /// The crates and versions the prompt offers are exactly the vendored allow-list.
     #[test]

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::diagnostics::{classify_run, normalise};
+use crate::diagnostics::{classify_run, limits, normalise};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::Templates;
@@ -25,8 +25,15 @@ const SMOKE_INPUT: &str =
 /// Where the smoke input and output go, inside the target folder (so paths in messages are
 /// relative to the crate and the same on every machine).
 const SMOKE_DIR: &str = "harness-smoke";
+/// A build's time limit: it takes about a second.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(120);
+/// The smoke run's time limit.
+const SMOKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of `summary.txt` the harness reads.
 const SUMMARY_LIMIT: u64 = 64 << 10;
+/// The most disk the task's outputs can need (one short `summary.txt`): a program that writes
+/// many times more is charged for it (methodology L2).
+const OUTPUTS_NEED: u64 = 1 << 20;
 
 const OWNED_CARGO_CONFIG: &str = "\
 # Written by the harness; replies cannot change it.
@@ -39,6 +46,7 @@ offline = true
 pub struct RustTiny {
     templates: Templates,
     isolation: Isolation,
+    build_timeout: Duration,
 }
 
 impl RustTiny {
@@ -46,6 +54,7 @@ impl RustTiny {
     pub fn new(isolation: Isolation) -> Self {
         RustTiny {
             isolation,
+            build_timeout: BUILD_TIMEOUT,
             templates: Templates {
                 initial: include_str!("../../prompts/rust-tiny/prompt.md"),
                 feedback_reply: include_str!("../../prompts/rust-tiny/feedback-reply.md"),
@@ -53,6 +62,14 @@ impl RustTiny {
                 feedback_runtime: include_str!("../../prompts/rust-tiny/feedback-runtime.md"),
             },
         }
+    }
+}
+
+impl RustTiny {
+    /// The same target with another time limit for builds.
+    pub fn with_build_timeout(mut self, timeout: Duration) -> Self {
+        self.build_timeout = timeout;
+        self
     }
 }
 
@@ -79,7 +96,7 @@ impl Target for RustTiny {
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome {
         CargoBuild {
             preferred_bin: "stats",
-            timeout: Duration::from_secs(120),
+            timeout: self.build_timeout,
             isolation: &self.isolation,
             shared_target: None,
         }
@@ -115,7 +132,7 @@ impl Target for RustTiny {
             .arg("--out-dir")
             .arg(root.join(&out_dir))
             .env("RUST_BACKTRACE", "0")
-            .timeout(Duration::from_secs(10))
+            .timeout(SMOKE_TIMEOUT)
             .output_cap(OutputCap::DEFAULT);
         let confined = match self.isolation.run(&spec, Phase::Run) {
             Ok(confined) => confined,
@@ -133,13 +150,12 @@ impl Target for RustTiny {
         if let Some(grown) = confined.disk_exceeded {
             // What it wrote is junk, and big: the crate's build folder goes (next build cold).
             discard_build_cache(root);
-            let mut error = ErrorRecord::new(
-                Category::OutOfMemory,
-                format!(
-                    "the program wrote {} MiB to disk, more than the sandbox allows (out of disk quota)",
-                    grown >> 20
-                ),
-            );
+            let limit = self
+                .isolation
+                .sandbox()
+                .map_or(grown, |sandbox| sandbox.limits_for(Phase::Run).disk);
+            let mut error = limits::program_out_of_disk(grown, limit, OUTPUTS_NEED);
+            // Its stderr ends with the sandbox's note on the limit.
             error.rendered = Some(stderr.clone());
             errors.push(error);
         } else {
@@ -253,6 +269,16 @@ fn check_summary(workspace: &Workspace, out_dir: &Path, input: &str) -> Option<E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The smoke run's disk limit is far beyond what the task writes, so a breach of it is the
+    /// program's `out-of-disk` (methodology L2).
+    #[test]
+    fn a_smoke_run_disk_breach_is_charged_to_the_program() {
+        let limit = crate::sandbox::Limits::for_phase(Phase::Run).disk;
+        assert!(limit >= OUTPUTS_NEED * limits::CLEAR_MARGIN);
+        let error = limits::program_out_of_disk(limit + 1, limit, OUTPUTS_NEED);
+        assert_eq!(error.category, Category::OutOfDisk);
+    }
 
     #[test]
     fn expected_values_skip_the_traps() {

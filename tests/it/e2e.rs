@@ -258,6 +258,73 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
     );
 }
 
+/// A build that runs out of time is a harness limit (methodology L1): the run ends aborted with
+/// a message that says what happened, nothing is fed back (so never with the runtime template),
+/// and the table charges the LLM nothing.
+#[test]
+fn a_build_that_times_out_is_a_harness_limit_never_fed_back() {
+    let sleeper = "\n### `build.rs`\n\n```rust\nfn main() {\n    loop {\n        std::thread::sleep(std::time::Duration::from_secs(60));\n    }\n}\n```\n";
+    let reply = format!("{}{sleeper}", conversation(FIXTURE, "reply-1.md"));
+    let mut script = vec![Scripted::reply(reply).usage(1000, 400)];
+    script.extend(scripted_conversation());
+    let server = OpenAiServer::start(script);
+    let harness = Harness::new()
+        .registry(&registry(&server.base_url()))
+        .env("FIXTURE_API_KEY", KEY)
+        .env("HARNESS_BUILD_TIMEOUT", "1");
+    let out = harness
+        .run(&["generate", "--llm", FIXTURE, "--target", "rust-tiny"])
+        .expect_code(5);
+    assert!(
+        out.stdout.contains("aborted at iteration 1"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(server.requests().len(), 1, "nothing was fed back");
+
+    let transcript = read_transcript(&harness.only_run().join("transcript.yaml")).unwrap();
+    let build = transcript
+        .events
+        .iter()
+        .find_map(|event| match event {
+            Event::Build(build) => Some(build),
+            _ => None,
+        })
+        .expect("a build event");
+    assert!(!build.success);
+    assert_eq!(build.errors.len(), 1);
+    let error = &build.errors[0];
+    assert_eq!(error.category, Category::InfraLimit);
+    assert!(!error.category.charged_to_llm());
+    assert!(
+        error.message.contains("the build did not finish within")
+            && error.message.contains("(1 s)")
+            && error.message.contains("not charged to the LLM"),
+        "{}",
+        error.message
+    );
+    assert_eq!(categories(&transcript, 1), [Category::InfraLimit]);
+    let end = transcript.end().unwrap();
+    assert_eq!(end.status, EndStatus::Aborted);
+    let reason = end.reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("infra-limit: the build did not finish"),
+        "{reason}"
+    );
+
+    let json = harness
+        .run(&["report", "errors", "--format", "json"])
+        .expect_code(0)
+        .stdout;
+    let table: Value = serde_json::from_str(&json).unwrap();
+    let row = &table["rows"][0];
+    assert_eq!(
+        (row["aborted"].as_u64(), row["rounds_total"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(row["diagnostics_total"], 0);
+}
+
 /// A copy of the committed recording in a fresh harness folder.
 fn harness_with_recording() -> (Harness, PathBuf) {
     let harness = Harness::new();
