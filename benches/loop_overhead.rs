@@ -132,6 +132,7 @@ fn session(dir: &Path, name: &str, iterations: u32) -> Duration {
         replay_of: None,
         sandbox: None,
         server: None,
+        machine: None,
         retry: Default::default(),
         budget: harness::session::Budget::unlimited(),
         expected_outcomes: None,

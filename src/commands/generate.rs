@@ -26,7 +26,7 @@ use crate::runs::{
     final_files, new_run_id, resolve_run, workspace_name, write_crate, FINAL_CRATE_DIR,
 };
 use crate::session::{
-    harness_info, now_rfc3339, resume_session, run_session, toolchain_info, Budget,
+    harness_info, machine_info, now_rfc3339, resume_session, run_session, toolchain_info, Budget,
     InvocationBudget, Limits, SessionConfig, SessionError, SessionSummary,
 };
 use crate::target::Target;
@@ -329,6 +329,7 @@ fn run_job(context: &RunContext, job: &Job) -> anyhow::Result<SessionSummary> {
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
         sandbox: Some(context.target.isolation_description()),
+        machine: Some(machine_info(context.target.libtorch_version())),
         server: context.server.clone(),
         retry: args.retry.policy(),
         budget: context.budget.clone(),
@@ -427,6 +428,7 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
         toolchain: toolchain_info(Path::new(".")),
         replay_of: None,
         sandbox: Some(target.isolation_description()),
+        machine: Some(machine_info(target.libtorch_version())),
         server: header.server.clone(),
         retry: args.retry.policy(),
         budget: Budget {

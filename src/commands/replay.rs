@@ -10,7 +10,7 @@ use crate::report::{charged_rounds, counted_outcomes};
 use crate::runs::{crate_differences, final_files, find_transcripts, FINAL_CRATE_DIR};
 use crate::sandbox::Isolation;
 use crate::session::{
-    harness_info, run_session, toolchain_info, Budget, SessionConfig, SessionError,
+    harness_info, machine_info, run_session, toolchain_info, Budget, SessionConfig, SessionError,
     BUDGET_REASON_PREFIX,
 };
 use crate::transcript::{read_transcript, EndStatus, OutcomeEvent, Transcript, TRANSCRIPT_FILE};
@@ -161,6 +161,7 @@ fn replay_one(
         toolchain,
         replay_of: Some(header.run_id.clone()),
         sandbox: Some(target.isolation_description()),
+        machine: Some(machine_info(target.libtorch_version())),
         server: header.server.clone(),
         // A recorded failure is replayed as it was: once, without waiting.
         retry: RetryPolicy {

@@ -151,6 +151,12 @@ impl Sandbox {
         &self.limits[phase.index()]
     }
 
+    /// The limits a process of `phase` really gets: the phase's, lowered to the harness's own
+    /// hard limits where those are lower (for the transcript header).
+    pub fn effective_limits(&self, phase: Phase) -> Limits {
+        within_own_limits(self.limits_for(phase))
+    }
+
     /// Turns `spec` into a spec that runs it inside the sandbox, with `phase`'s limits. The
     /// spec's working directory is the crate folder: it, and the scratch folder, are the only
     /// host folders it can write. When the harness is root, both are handed over to the fresh

@@ -22,13 +22,13 @@ use crate::target::Target;
 use crate::taxonomy::{Category, ErrorRecord, Tier};
 use crate::transcript::{
     AttemptEvent, BuildEvent, EndEvent, EndStatus, Event, FileEntry, FilesEvent, HarnessInfo,
-    Header, ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, RunEvent, TargetInfo,
-    ToolchainInfo, TranscriptWriter, WriteError, FORMAT_VERSION,
+    Header, MachineInfo, ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, RunEvent,
+    TargetInfo, ToolchainInfo, TranscriptWriter, WriteError, FORMAT_VERSION,
 };
 use crate::workspace::{Workspace, WorkspaceError};
 
 use super::budget::{Budget, Spent};
-use super::provenance::now_rfc3339;
+use super::provenance::{limits_record, now_rfc3339};
 
 /// What the loop is doing, for progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,8 @@ pub struct SessionConfig<'a> {
     pub sandbox: Option<String>,
     /// What a local server said it serves, for the header.
     pub server: Option<crate::llm::probe::ServerInfo>,
+    /// The machine, for the header (`session::machine_info`).
+    pub machine: Option<MachineInfo>,
     /// How model calls are retried (replay: one attempt, no waits).
     pub retry: RetryPolicy,
     /// Spending limits, checked before each request (replay: none).
@@ -171,6 +173,8 @@ pub fn run_session(
         replay_of: config.replay_of.clone(),
         sandbox: config.sandbox.clone(),
         server: config.server.clone(),
+        machine: config.machine.clone(),
+        limits: target.limits().as_ref().map(limits_record),
     })))?;
     drive(config, model, progress, writer, LoopState::fresh(target))
 }

@@ -2,10 +2,12 @@
 
 mod budget;
 mod fix_loop;
+mod machine;
 mod provenance;
 mod resume;
 
 pub use budget::{Budget, InvocationBudget, Limits, Spent, BUDGET_REASON_PREFIX};
 pub use fix_loop::{run_session, Phase, SessionConfig, SessionError, SessionSummary};
-pub use provenance::{harness_info, now_rfc3339, toolchain_info};
+pub use machine::machine_info;
+pub use provenance::{harness_info, limits_record, now_rfc3339, toolchain_info};
 pub use resume::resume_session;

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use crate::exec::{run_process, ProcessSpec};
-use crate::transcript::{HarnessInfo, ToolchainInfo};
+use crate::target::{ProcessLimits, TargetLimits};
+use crate::transcript::{HarnessInfo, PhaseLimits, RunLimits, ToolchainInfo};
 
 /// The harness version and, when it runs from its git checkout, the commit and whether tracked
 /// files differ from it (untracked files, such as new runs, do not make it dirty).
@@ -51,4 +52,29 @@ pub fn toolchain_info(cwd: &Path) -> ToolchainInfo {
 /// The current time, RFC 3339 in UTC, to the second.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The limits a target's builds and smoke runs run under, as the header records them.
+pub fn limits_record(limits: &TargetLimits) -> RunLimits {
+    RunLimits {
+        build: phase_record(&limits.build),
+        smoke_run: phase_record(&limits.smoke_run),
+    }
+}
+
+fn phase_record(limits: &ProcessLimits) -> PhaseLimits {
+    let sandbox = limits.sandbox.as_ref();
+    PhaseLimits {
+        time_s: limits.time.as_secs(),
+        output_head_bytes: limits.output.head as u64,
+        output_tail_bytes: limits.output.tail as u64,
+        cpu_s: sandbox.and_then(|s| s.cpu_seconds),
+        address_space_bytes: sandbox.and_then(|s| s.address_space),
+        memory_bytes: sandbox.and_then(|s| s.memory),
+        disk_bytes: sandbox.map(|s| s.disk),
+        file_size_bytes: sandbox.and_then(|s| s.file_size),
+        tmpfs_bytes: sandbox.map(|s| s.tmpfs),
+        processes: sandbox.and_then(|s| s.processes),
+        open_files: sandbox.and_then(|s| s.open_files),
+    }
 }

@@ -17,7 +17,7 @@ use crate::transcript::{
 
 use super::budget::Spent;
 use super::fix_loop::{drive, LoopState, Phase, SessionConfig, SessionError, SessionSummary};
-use super::provenance::now_rfc3339;
+use super::provenance::{limits_record, now_rfc3339};
 
 /// Continues `transcript`'s run to its end, appending to the same file.
 pub fn resume_session(
@@ -104,6 +104,12 @@ pub fn resume_session(
             partial_tail_line: transcript.partial_tail_line,
             resumed_at: now_rfc3339(),
             sandbox: config.sandbox.clone(),
+            machine: config.machine.clone().map(Box::new),
+            limits: config
+                .target
+                .limits()
+                .as_ref()
+                .map(|limits| Box::new(limits_record(limits))),
         }))
     };
     let finish = |writer: &mut TranscriptWriter, status, iterations, reason: Option<String>| {

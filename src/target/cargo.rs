@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use crate::diagnostics::limits;
 use crate::diagnostics::{parse_cargo_build_hiding, Artifact, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
-use crate::exec::ProcessSpec;
+use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::sha256_hex;
 use crate::sandbox::{Isolation, Layer, Phase, SandboxError};
 use crate::taxonomy::{Category, ErrorRecord};
@@ -32,6 +32,8 @@ use super::{BuildOutcome, BuiltProgram};
 
 /// Where build products go, inside the crate folder.
 pub(crate) const TARGET_DIR: &str = "target";
+/// What is kept of cargo's output: its JSON messages can be many.
+pub(crate) const BUILD_OUTPUT: OutputCap = OutputCap::total(8 << 20);
 /// Where the copies of each iteration's program go, inside the target folder.
 const PROGRAMS_DIR: &str = "harness-programs";
 
@@ -115,7 +117,7 @@ impl CargoBuild<'_> {
             )
             .env("CARGO_TERM_COLOR", "never")
             .timeout(self.timeout)
-            .output_cap(8 << 20);
+            .output_cap(BUILD_OUTPUT);
         let mut hidden: Vec<(&Path, &str)> = vec![(root, "")];
         if let Some(shared) = &self.shared_target {
             hidden.push((shared.cache, CACHE_PLACEHOLDER));

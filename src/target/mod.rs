@@ -19,8 +19,9 @@ pub use rust_tch_unet::RustTchUnet;
 pub use rust_tiny::RustTiny;
 
 use crate::diagnostics::ExitInfo;
+use crate::exec::OutputCap;
 use crate::prompt::Templates;
-use crate::sandbox::Isolation;
+use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::ErrorRecord;
 use crate::workspace::{Workspace, WorkspaceError};
 
@@ -60,6 +61,36 @@ pub struct RunOutcome {
 pub struct ProgramOutput {
     pub stdout: String,
     pub stderr: String,
+}
+
+/// What one kind of process of a target may use, for the transcript header.
+#[derive(Debug, Clone)]
+pub struct ProcessLimits {
+    /// Wall-clock time of one process (the longest step's, where there are several).
+    pub time: Duration,
+    /// What is kept of each output stream.
+    pub output: OutputCap,
+    /// The sandbox's limits for its phase; `None` unconfined.
+    pub sandbox: Option<crate::sandbox::Limits>,
+}
+
+impl ProcessLimits {
+    fn of(time: Duration, output: OutputCap, isolation: &Isolation, phase: Phase) -> Self {
+        ProcessLimits {
+            time,
+            output,
+            sandbox: isolation
+                .sandbox()
+                .map(|sandbox| sandbox.effective_limits(phase)),
+        }
+    }
+}
+
+/// The limits of a target's builds and smoke runs.
+#[derive(Debug, Clone)]
+pub struct TargetLimits {
+    pub build: ProcessLimits,
+    pub smoke_run: ProcessLimits,
 }
 
 /// One kind of program the harness can ask for.
@@ -112,6 +143,14 @@ pub trait Target: Send + Sync {
     }
     /// Full training and prediction, for targets whose programs train a model.
     fn trainer(&self) -> Option<&dyn Trainer> {
+        None
+    }
+    /// The limits its builds and smoke runs run under, for the transcript header.
+    fn limits(&self) -> Option<TargetLimits> {
+        None
+    }
+    /// The libtorch version its programs build against, where they use libtorch.
+    fn libtorch_version(&self) -> Option<String> {
         None
     }
 }

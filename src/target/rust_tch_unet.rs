@@ -25,11 +25,14 @@ use crate::taxonomy::{Category, ErrorRecord};
 use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
 use crate::workspace::{Workspace, WorkspaceError};
 
-use super::cargo::{CargoBuild, SharedTarget};
+use super::cargo::{CargoBuild, SharedTarget, BUILD_OUTPUT};
 use super::unet_outputs::{
     check_predictions, check_training_outputs, TrainingOutputs, WEIGHTS_FILE,
 };
-use super::{BuildOutcome, BuiltProgram, ProgramOutput, RunOutcome, Target, TrainStep, Trainer};
+use super::{
+    BuildOutcome, BuiltProgram, ProcessLimits, ProgramOutput, RunOutcome, Target, TargetLimits,
+    TrainStep, Trainer,
+};
 
 /// The package (and binary) name the prompt asks for.
 pub const BINARY: &str = "unet_segmentation";
@@ -413,6 +416,27 @@ impl Target for RustTchUnet {
 
     fn isolation(&self) -> &Isolation {
         &self.isolation
+    }
+
+    fn limits(&self) -> Option<TargetLimits> {
+        Some(TargetLimits {
+            build: ProcessLimits::of(
+                self.build_timeout,
+                BUILD_OUTPUT,
+                &self.build_isolation,
+                Phase::Build,
+            ),
+            smoke_run: ProcessLimits::of(
+                SMOKE_TRAIN_TIMEOUT.max(SMOKE_PREDICT_TIMEOUT),
+                OutputCap::DEFAULT,
+                &self.isolation,
+                Phase::Train,
+            ),
+        })
+    }
+
+    fn libtorch_version(&self) -> Option<String> {
+        self.toolchain.as_ref().map(|t| t.libtorch.version.clone())
     }
 
     fn trainer(&self) -> Option<&dyn Trainer> {

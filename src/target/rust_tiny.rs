@@ -16,8 +16,10 @@ use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
 
-use super::cargo::{discard_build_cache, CargoBuild, TARGET_DIR};
-use super::{BuildOutcome, BuiltProgram, ProgramOutput, RunOutcome, Target};
+use super::cargo::{discard_build_cache, CargoBuild, BUILD_OUTPUT, TARGET_DIR};
+use super::{
+    BuildOutcome, BuiltProgram, ProcessLimits, ProgramOutput, RunOutcome, Target, TargetLimits,
+};
 
 /// The smoke input: every trap the prompt mentions.
 const SMOKE_INPUT: &str =
@@ -105,6 +107,23 @@ impl Target for RustTiny {
 
     fn isolation(&self) -> &Isolation {
         &self.isolation
+    }
+
+    fn limits(&self) -> Option<TargetLimits> {
+        Some(TargetLimits {
+            build: ProcessLimits::of(
+                self.build_timeout,
+                BUILD_OUTPUT,
+                &self.isolation,
+                Phase::Build,
+            ),
+            smoke_run: ProcessLimits::of(
+                SMOKE_TIMEOUT,
+                OutputCap::DEFAULT,
+                &self.isolation,
+                Phase::Run,
+            ),
+        })
     }
 
     fn smoke_run(&self, workspace: &Workspace, program: &BuiltProgram) -> RunOutcome {

@@ -77,6 +77,78 @@ pub struct Header {
     /// What a local server said it serves when the run started (format version 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerInfo>,
+    /// The machine the run ran on (format version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineInfo>,
+    /// The limits its builds and smoke runs ran under (format version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RunLimits>,
+}
+
+/// The machine a run ran on, as `/proc` describes it (format version 3). Provenance only:
+/// none of it reaches feedback or anything replay compares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineInfo {
+    /// The CPU's `model name` (`/proc/cpuinfo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Logical CPUs (`processor` entries of `/proc/cpuinfo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    /// `MemTotal` of `/proc/meminfo`, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Each NVIDIA GPU's model (`/proc/driver/nvidia/gpus/*/information`); empty without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<String>,
+    /// The NVIDIA driver's version (`/proc/driver/nvidia/version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_driver: Option<String>,
+    /// The libtorch version the target builds against, where it uses libtorch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libtorch: Option<String>,
+}
+
+/// The limits generated code ran under (format version 3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLimits {
+    pub build: PhaseLimits,
+    pub smoke_run: PhaseLimits,
+}
+
+/// The limits of one phase. The time limit and the output kept are the harness's own; the
+/// rest are the sandbox's and absent without it (`--no-sandbox`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseLimits {
+    /// Wall-clock seconds of one process; where the phase has several steps (the U-Net's smoke
+    /// run trains, then predicts), the longest step's.
+    pub time_s: u64,
+    /// What is kept of each output stream: its first and its last bytes.
+    pub output_head_bytes: u64,
+    pub output_tail_bytes: u64,
+    /// CPU seconds per process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_s: Option<u64>,
+    /// Address space per process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_space_bytes: Option<u64>,
+    /// Memory of the whole process tree (a cgroup), where one is asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// How much the writable folders may grow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_bytes: Option<u64>,
+    /// The largest file one process may write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size_bytes: Option<u64>,
+    /// The size of each in-memory folder (`/tmp`, home, `/dev/shm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmpfs_bytes: Option<u64>,
+    /// Processes and threads (binding only when the harness runs as root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -298,6 +370,12 @@ pub struct ResumeEvent {
     /// How generated code is confined from here on (see `Header::sandbox`); added with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<String>,
+    /// The machine the rest of the run ran on (format version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Box<MachineInfo>>,
+    /// The limits from here on (format version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Box<RunLimits>>,
 }
 
 /// Full training of a finished run's crate on a dataset, and its evaluation by the harness

@@ -33,6 +33,42 @@ fn header() -> Event {
         replay_of: None,
         sandbox: Some("bubblewrap 0.8.0".into()),
         server: None,
+        machine: Some(MachineInfo {
+            cpu: Some("AMD EPYC 7763 64-Core Processor".into()),
+            cores: Some(2),
+            memory_bytes: Some(24 << 30),
+            gpus: vec!["NVIDIA H200".into()],
+            gpu_driver: Some("550.54.15".into()),
+            libtorch: Some("2.11.0".into()),
+        }),
+        limits: Some(RunLimits {
+            build: PhaseLimits {
+                time_s: 120,
+                output_head_bytes: 1 << 20,
+                output_tail_bytes: 4 << 20,
+                cpu_s: Some(1800),
+                address_space_bytes: Some(16 << 30),
+                memory_bytes: None,
+                disk_bytes: Some(4 << 30),
+                file_size_bytes: Some(2 << 30),
+                tmpfs_bytes: Some(1 << 30),
+                processes: Some(1024),
+                open_files: Some(4096),
+            },
+            smoke_run: PhaseLimits {
+                time_s: 10,
+                output_head_bytes: 64 << 10,
+                output_tail_bytes: 256 << 10,
+                cpu_s: None,
+                address_space_bytes: None,
+                memory_bytes: None,
+                disk_bytes: None,
+                file_size_bytes: None,
+                tmpfs_bytes: None,
+                processes: None,
+                open_files: None,
+            },
+        }),
     }))
 }
 
@@ -171,6 +207,10 @@ fn assert_old(transcript: &Transcript) {
     for run in runs {
         assert_eq!((&run.stdout, &run.stderr), (&None, &None));
     }
+    assert_eq!(
+        (&transcript.header.machine, &transcript.header.limits),
+        (&None, &None)
+    );
 }
 
 #[test]

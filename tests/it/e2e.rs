@@ -118,6 +118,28 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
         Some(_) => assert!(sandbox.starts_with("bubblewrap "), "{sandbox}"),
         None => assert_eq!(sandbox, "none (--no-sandbox)"),
     }
+    // The header records the machine and the limits generated code ran under (format 3).
+    let machine = transcript.header.machine.as_ref().expect("the machine");
+    assert!(machine.cores.is_some_and(|n| n > 0), "{machine:?}");
+    assert!(machine.memory_bytes.is_some_and(|n| n > 0), "{machine:?}");
+    assert_eq!(machine.libtorch, None, "rust-tiny uses no libtorch");
+    let limits = transcript.header.limits.as_ref().expect("the limits");
+    assert_eq!((limits.build.time_s, limits.smoke_run.time_s), (120, 10));
+    assert_eq!(
+        (
+            limits.smoke_run.output_head_bytes,
+            limits.smoke_run.output_tail_bytes
+        ),
+        (64 << 10, 256 << 10)
+    );
+    match crate::support::sandbox() {
+        Some(_) => {
+            assert_eq!(limits.smoke_run.disk_bytes, Some(1 << 30));
+            assert_eq!(limits.build.disk_bytes, Some(4 << 30));
+            assert!(limits.smoke_run.address_space_bytes.is_some());
+        }
+        None => assert_eq!(limits.smoke_run.disk_bytes, None),
+    }
     let end = transcript.end().unwrap();
     assert_eq!((end.status, end.iterations), (EndStatus::Succeeded, 3));
     let first = categories(&transcript, 1);
@@ -256,6 +278,16 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
         comparable(&transcript),
         "the committed fixture run is stale: rerun with HARNESS_UPDATE_FIXTURES=1"
     );
+
+    // What this run recorded of the machine stays out of what replay compares.
+    let replayed = harness.run(&["replay"]).expect_code(0);
+    assert!(
+        replayed
+            .stdout
+            .contains("replayed identically: Succeeded after 3 iteration(s)"),
+        "{}",
+        replayed.stdout
+    );
 }
 
 /// A build that runs out of time is a harness limit (methodology L1): the run ends aborted with
@@ -306,6 +338,11 @@ fn a_build_that_times_out_is_a_harness_limit_never_fed_back() {
     assert_eq!(categories(&transcript, 1), [Category::InfraLimit]);
     let end = transcript.end().unwrap();
     assert_eq!(end.status, EndStatus::Aborted);
+    let limits = transcript.header.limits.as_ref().expect("the limits");
+    assert_eq!(
+        limits.build.time_s, 1,
+        "the header states the build's limit"
+    );
     let reason = end.reason.as_deref().unwrap_or_default();
     assert!(
         reason.starts_with("infra-limit: the build did not finish"),
@@ -552,6 +589,16 @@ fn an_api_failure_is_retried_then_aborts_without_charging_the_llm_and_resumes() 
     assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
     assert_eq!(transcript.outcomes().count(), 3);
     assert_eq!(server.requests().len(), 5);
+    // The resumed part states its machine and limits too: it may run elsewhere.
+    let resumed = transcript
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Resume(r) => Some(r),
+            _ => None,
+        })
+        .expect("a resume event");
+    assert!(resumed.machine.is_some() && resumed.limits.is_some());
 }
 
 #[test]
