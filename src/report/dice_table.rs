@@ -1,5 +1,6 @@
-//! The Dice table: per LLM and dataset, how full training went and the Dice the harness
-//! measured on the held-out split. Derived from `training` events only.
+//! The Dice table: per LLM (and target, prompt and model: `row_key.rs`) and dataset, how full
+//! training went and the Dice the harness measured on the held-out split. Derived from
+//! `training` events only.
 
 use std::collections::BTreeMap;
 
@@ -7,10 +8,15 @@ use serde::Serialize;
 
 use crate::transcript::{Event, Transcript};
 
-/// One row per (LLM, dataset).
+use super::row_key::{row_name, variants, RowKey, RowVariant};
+
+/// One row per (LLM, target, prompt, model; dataset).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DiceRow {
     pub llm: String,
+    /// What sets this row apart from the LLM's other rows, where it has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<RowVariant>,
     pub fixture: bool,
     pub reference: bool,
     pub dataset: String,
@@ -38,6 +44,8 @@ pub struct DiceRow {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Untrained {
     pub llm: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<RowVariant>,
     pub fixture: bool,
     pub reference: bool,
     pub runs: u32,
@@ -74,12 +82,13 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
         medians: Vec<f64>,
         baselines: Vec<f64>,
     }
-    let mut rows: BTreeMap<(String, String), Acc> = BTreeMap::new();
-    let mut untrained: BTreeMap<String, Untrained> = BTreeMap::new();
+    let mut rows: BTreeMap<(RowKey, String), Acc> = BTreeMap::new();
+    let mut untrained: BTreeMap<RowKey, Untrained> = BTreeMap::new();
     for transcript in transcripts {
         let spec = &transcript.header.llm;
+        let row_key = RowKey::of(&transcript.header);
         let entry = untrained
-            .entry(spec.id.clone())
+            .entry(row_key.clone())
             .or_insert_with(|| Untrained {
                 llm: spec.id.clone(),
                 fixture: spec.is_fixture(),
@@ -100,7 +109,7 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
             let Event::Training(training) = event else {
                 continue;
             };
-            let key = (spec.id.clone(), training.dataset.name.clone());
+            let key = (row_key.clone(), training.dataset.name.clone());
             let acc = rows.entry(key).or_insert_with(|| Acc {
                 row: DiceRow {
                     llm: spec.id.clone(),
@@ -128,10 +137,14 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
             }
         }
     }
+    // Labels tell apart an LLM's keys among all its runs, trained or not.
+    let variants = variants(untrained.keys());
+    let variant = |key: &RowKey| variants.get(key).cloned().flatten();
     DiceTable {
         rows: rows
-            .into_values()
-            .map(|mut acc| {
+            .into_iter()
+            .map(|((key, _), mut acc)| {
+                acc.row.variant = variant(&key);
                 let n = acc.means.len() as f64;
                 acc.row.mean_dice = (n > 0.0).then(|| acc.means.iter().sum::<f64>() / n);
                 acc.row.best = acc.means.iter().copied().reduce(f64::max);
@@ -144,8 +157,12 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
             })
             .collect(),
         untrained: untrained
-            .into_values()
-            .filter(|u| u.succeeded == 0 || u.not_trained > 0)
+            .into_iter()
+            .filter(|(_, u)| u.succeeded == 0 || u.not_trained > 0)
+            .map(|(key, mut u)| {
+                u.variant = variant(&key);
+                u
+            })
             .collect(),
     }
 }
@@ -160,7 +177,8 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
         "| LLM | dataset | trainings | scored | mean Dice | median Dice | best | worst | own Dice disagrees | threshold baseline | training (s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in &table.rows {
-        let label = super::render::row_label(&row.llm, row.fixture, row.reference);
+        let name = row_name(&row.llm, row.variant.as_ref());
+        let label = super::render::row_label(&name, row.fixture, row.reference);
         out.push_str(&format!(
             "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
             row.dataset,
@@ -179,7 +197,8 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
         out.push_str("\nRuns with no training, so not in the table:\n\n");
     }
     for u in &table.untrained {
-        let label = super::render::row_label(&u.llm, u.fixture, u.reference);
+        let name = row_name(&u.llm, u.variant.as_ref());
+        let label = super::render::row_label(&name, u.fixture, u.reference);
         if u.succeeded == 0 {
             out.push_str(&format!(
                 "- {label}: {} run(s), none succeeded, so there was nothing to train.\n",
@@ -206,7 +225,7 @@ pub fn render_dice_csv(table: &DiceTable) -> String {
     for row in &table.rows {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
-            row.llm,
+            super::render::csv_field(&row_name(&row.llm, row.variant.as_ref())),
             row.fixture,
             row.reference,
             row.dataset,

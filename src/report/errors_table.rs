@@ -1,4 +1,5 @@
-//! The error-count table: per LLM, how its runs went and which errors it made.
+//! The error-count table: per LLM (and target, prompt and model: `row_key.rs`), how its runs
+//! went and which errors it made.
 //!
 //! Errors are counted two ways, as in `ARCHITECTURE.md`: *rounds* (the study's unit: one
 //! failing iteration fed back is one error, filed under its most relevant error's category)
@@ -9,14 +10,19 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::config::{spent_usd, LlmSpec};
+use crate::config::spent_usd;
 use crate::taxonomy::Category;
 use crate::transcript::{EndStatus, Event, OutcomeEvent, Transcript};
 
-/// One row per LLM.
+use super::row_key::{variants, RowKey, RowVariant};
+
+/// One row per LLM, target, prompt and model (methodology T1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LlmRow {
     pub llm: String,
+    /// What sets this row apart from the LLM's other rows, where it has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<RowVariant>,
     /// A scripted test fixture, not a real LLM.
     pub fixture: bool,
     /// The harness's hand-written reference crate, not an LLM.
@@ -74,29 +80,33 @@ impl ErrorTable {
     }
 }
 
-/// Builds the table from transcripts, rows ordered by LLM id.
+/// Builds the table from transcripts: one row per LLM, target, prompt and model, ordered by LLM
+/// id; runs that differ in any of them never share a row.
 pub fn aggregate(transcripts: &[Transcript]) -> ErrorTable {
-    let mut rows: BTreeMap<String, (LlmRow, Vec<u32>, Option<LlmSpec>)> = BTreeMap::new();
+    let mut rows: BTreeMap<RowKey, (LlmRow, Vec<u32>)> = BTreeMap::new();
     for transcript in transcripts {
         let spec = &transcript.header.llm;
-        let (row, rounds, _) = rows.entry(spec.id.clone()).or_insert_with(|| {
-            (
-                LlmRow {
-                    llm: spec.id.clone(),
-                    fixture: spec.is_fixture(),
-                    reference: spec.is_reference(),
-                    ..Default::default()
-                },
-                Vec::new(),
-                Some(spec.clone()),
-            )
-        });
+        let (row, rounds) = rows
+            .entry(RowKey::of(&transcript.header))
+            .or_insert_with(|| {
+                (
+                    LlmRow {
+                        llm: spec.id.clone(),
+                        fixture: spec.is_fixture(),
+                        reference: spec.is_reference(),
+                        ..Default::default()
+                    },
+                    Vec::new(),
+                )
+            });
         add_run(row, rounds, transcript);
     }
+    let variants = variants(rows.keys());
     ErrorTable {
         rows: rows
-            .into_values()
-            .map(|(mut row, rounds, _)| {
+            .into_iter()
+            .map(|(key, (mut row, rounds))| {
+                row.variant = variants.get(&key).cloned().flatten();
                 row.rounds_max = rounds.iter().copied().max().unwrap_or(0);
                 row.rounds_mean = if rounds.is_empty() {
                     0.0

@@ -3,6 +3,7 @@
 mod dice_table;
 mod errors_table;
 mod render;
+mod row_key;
 mod stats_table;
 
 pub use dice_table::{
@@ -10,6 +11,7 @@ pub use dice_table::{
 };
 pub use errors_table::{aggregate, charged_rounds, counted_outcomes, ErrorTable, LlmRow};
 pub use render::{csv_field, render_csv, render_json, render_markdown, Format};
+pub use row_key::{prompt_id, RowKey, RowVariant};
 pub use stats_table::{
     aggregate_stats, render_stats_json, render_stats_markdown, Comparison, DecayRow, StatsReport,
     StatsRow,

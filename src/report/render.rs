@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::errors_table::{ErrorTable, LlmRow};
+use super::row_key::row_name;
 
 /// An output format for tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -13,7 +14,11 @@ pub enum Format {
 }
 
 fn label(row: &LlmRow) -> String {
-    row_label(&row.llm, row.fixture, row.reference)
+    row_label(
+        &row_name(&row.llm, row.variant.as_ref()),
+        row.fixture,
+        row.reference,
+    )
 }
 
 /// An LLM's name in a table, marked when the row is a fixture (†) or the reference (‡).
@@ -125,7 +130,7 @@ pub fn render_csv(table: &ErrorTable) -> String {
         let _ = write!(
             out,
             "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{},{},{},{:.3}",
-            csv_field(&row.llm),
+            csv_field(&row_name(&row.llm, row.variant.as_ref())),
             row.fixture,
             row.reference,
             row.runs,

@@ -265,3 +265,87 @@ fn runs_without_training_are_listed_under_the_dice_table() {
     );
     assert!(text.contains("† a scripted test fixture"), "{text}");
 }
+
+/// Methodology T1: runs that differ in target, prompt templates or model never share a row;
+/// an LLM with several such rows has each labelled by what sets it apart.
+#[test]
+fn runs_that_differ_in_target_prompt_or_model_never_share_a_row() {
+    let base = fixture();
+    let mut other_target = fixture();
+    other_target.header.target.id = "rust-tch-unet".into();
+    let mut other_model = fixture();
+    other_model.header.llm.model = "override-model".into();
+    let mut other_prompt = fixture();
+    other_prompt
+        .header
+        .target
+        .templates
+        .insert("feedback-runtime.md".into(), "0".repeat(64));
+    let all = [
+        base.clone(),
+        base.clone(),
+        other_target,
+        other_model,
+        other_prompt,
+    ];
+    let table = aggregate(&all);
+    assert_eq!(table.rows.len(), 4, "{:#?}", table.rows);
+    let runs: Vec<u32> = table.rows.iter().map(|r| r.runs).collect();
+    assert_eq!(runs.iter().sum::<u32>(), 5);
+    assert!(runs.contains(&2), "the two identical runs share a row");
+    let markdown = render_markdown(&table);
+    let prompt = super::prompt_id(&base.header.target.templates);
+    for label in [
+        format!(
+            "| fixture-scripted-stats [rust-tiny] (model fixture-model) (prompt {prompt}) † | 2 |"
+        ),
+        "| fixture-scripted-stats [rust-tch-unet] (model fixture-model)".to_string(),
+        "| fixture-scripted-stats [rust-tiny] (model override-model)".to_string(),
+    ] {
+        assert!(markdown.contains(&label), "{label}\n{markdown}");
+    }
+    let json = render_json(&table);
+    assert!(json.contains("\"target\": \"rust-tch-unet\""), "{json}");
+
+    // Two keys that differ in the model alone are labelled by the model alone, in every table.
+    let mut a = fixture();
+    a.events
+        .push(training("synthetic-glottis", Some(0.8), None));
+    let mut b = a.clone();
+    b.header.llm.model = "override-model".into();
+    let table = aggregate(&[a.clone(), b.clone()]);
+    let names: Vec<String> = table
+        .rows
+        .iter()
+        .map(|r| super::row_key::row_name(&r.llm, r.variant.as_ref()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "fixture-scripted-stats (model fixture-model)",
+            "fixture-scripted-stats (model override-model)"
+        ]
+    );
+    let dice = aggregate_dice(&[a, b]);
+    assert_eq!(dice.rows.len(), 2);
+    let text = render_dice_markdown(&dice);
+    assert!(
+        text.contains(
+            "| fixture-scripted-stats (model override-model) † | synthetic-glottis | 1 |"
+        ),
+        "{text}"
+    );
+    let csv = render_dice_csv(&dice);
+    assert!(
+        csv.contains("\nfixture-scripted-stats (model fixture-model),true,"),
+        "{csv}"
+    );
+}
+
+/// An LLM whose runs all share one key is shown exactly as before: its id alone, no variant.
+#[test]
+fn one_key_per_llm_keeps_the_plain_labels() {
+    let table = table();
+    assert!(table.rows.iter().all(|r| r.variant.is_none()));
+    assert!(!render_json(&table).contains("variant"));
+}
