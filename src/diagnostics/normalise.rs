@@ -41,13 +41,10 @@ static DURATION: LazyLock<Regex> = LazyLock::new(|| {
     pattern(r"\b\d+(?:\.\d+)? ?(?:ns|µs|μs|us|ms|s|secs?|seconds?|mins?|minutes?)\b")
 });
 
-/// Removes what differs between machines and runs, so feedback text is identical on replay.
-///
-/// See the module documentation for the rules. Paths that are empty or `/` are ignored, since
-/// replacing them would rewrite every path in the text.
-pub fn normalise(text: &str, replacements: &[(&Path, &str)]) -> String {
-    let mut text = strip_ansi(text);
-
+/// Only the path rule of `normalise`: every `(absolute path, placeholder)` replaced, longest
+/// first; nothing else touched. For a program's own output kept for the record: its words as
+/// they were, without this machine's folders.
+pub fn hide_paths(text: &str, replacements: &[(&Path, &str)]) -> String {
     let mut pairs: Vec<(String, &str)> = replacements
         .iter()
         .map(|(path, placeholder)| {
@@ -57,9 +54,19 @@ pub fn normalise(text: &str, replacements: &[(&Path, &str)]) -> String {
         .filter(|(path, _)| !path.is_empty())
         .collect();
     pairs.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
+    let mut text = text.to_owned();
     for (path, placeholder) in &pairs {
         text = replace_path(&text, path, placeholder);
     }
+    text
+}
+
+/// Removes what differs between machines and runs, so feedback text is identical on replay.
+///
+/// See the module documentation for the rules. Paths that are empty or `/` are ignored, since
+/// replacing them would rewrite every path in the text.
+pub fn normalise(text: &str, replacements: &[(&Path, &str)]) -> String {
+    let text = hide_paths(&strip_ansi(text), replacements);
 
     let text = THREAD_ID.replace_all(&text, "$1");
     let text = RUSTC_TEMP.replace_all(&text, "/rustc…");
@@ -265,5 +272,15 @@ mod tests {
             "{clean}"
         );
         assert!(clean.contains("panicked at $HARNESS_CACHE/vendor/tch-0.24.0/src/wrappers/tensor_generated.rs:9:5:"), "{clean}");
+    }
+
+    #[test]
+    fn hiding_paths_touches_nothing_else() {
+        let text = "wrote /work/c/out/losses.csv in 1.5s (thread 'main' (12))\n";
+        let hidden = hide_paths(text, &[(Path::new("/work/c"), "")]);
+        assert_eq!(
+            hidden,
+            "wrote out/losses.csv in 1.5s (thread 'main' (12))\n"
+        );
     }
 }

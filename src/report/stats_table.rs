@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::errors_table::charged_rounds;
+use super::row_key::{row_name, variants, RowKey};
 use crate::stats::{
     bootstrap_median, kruskal_wallis, mann_whitney_u, summary, wilson, BootstrapConfig,
     BootstrapInterval, Method, ProportionInterval, StatsError, Summary,
@@ -103,20 +104,31 @@ pub fn aggregate_stats(transcripts: &[Transcript], bootstrap: BootstrapConfig) -
         fixture: bool,
         reference: bool,
     }
-    let mut by_llm: BTreeMap<&str, Acc> = BTreeMap::new();
+    // Rows keyed as in the error table: runs of another target, prompt or model never mix.
+    let mut by_key: BTreeMap<RowKey, Acc> = BTreeMap::new();
     for transcript in transcripts {
         let spec = &transcript.header.llm;
-        let acc = by_llm.entry(spec.id.as_str()).or_insert_with(|| Acc {
-            ended: Vec::new(),
-            left_out: 0,
-            fixture: spec.is_fixture(),
-            reference: spec.is_reference(),
-        });
+        let acc = by_key
+            .entry(RowKey::of(&transcript.header))
+            .or_insert_with(|| Acc {
+                ended: Vec::new(),
+                left_out: 0,
+                fixture: spec.is_fixture(),
+                reference: spec.is_reference(),
+            });
         match transcript.end().map(|e| e.status) {
             Some(EndStatus::Succeeded | EndStatus::GaveUp) => acc.ended.push(transcript),
             _ => acc.left_out += 1,
         }
     }
+    let variants = variants(by_key.keys());
+    let by_llm: BTreeMap<String, Acc> = by_key
+        .into_iter()
+        .map(|(key, acc)| {
+            let variant = variants.get(&key).cloned().flatten();
+            (row_name(&key.llm, variant.as_ref()), acc)
+        })
+        .collect();
     let mut rows = Vec::new();
     let mut decay = Vec::new();
     for (llm, acc) in &by_llm {
@@ -163,14 +175,15 @@ pub fn aggregate_stats(transcripts: &[Transcript], bootstrap: BootstrapConfig) -
         });
         decay.extend(repair_decay(llm, &acc.ended));
     }
-    let (comparison, no_comparison) = compare(&by_llm_rounds(&by_llm, |acc| {
-        (!acc.fixture && !acc.reference).then(|| {
-            acc.ended
-                .iter()
-                .map(|t| f64::from(charged_rounds(t)))
-                .collect()
+    let groups: Vec<(String, Vec<f64>)> = by_llm
+        .iter()
+        .filter(|(_, acc)| !acc.fixture && !acc.reference)
+        .map(|(llm, acc)| {
+            let rounds = acc.ended.iter().map(|t| f64::from(charged_rounds(t)));
+            (llm.clone(), rounds.collect())
         })
-    }));
+        .collect();
+    let (comparison, no_comparison) = compare(&groups);
     StatsReport {
         rows,
         decay,
@@ -178,16 +191,6 @@ pub fn aggregate_stats(transcripts: &[Transcript], bootstrap: BootstrapConfig) -
         no_comparison,
         bootstrap,
     }
-}
-
-fn by_llm_rounds<A>(
-    by_llm: &BTreeMap<&str, A>,
-    rounds: impl Fn(&A) -> Option<Vec<f64>>,
-) -> Vec<(String, Vec<f64>)> {
-    by_llm
-        .iter()
-        .filter_map(|(llm, acc)| Some((llm.to_string(), rounds(acc)?)))
-        .collect()
 }
 
 /// Per error class: of the rounds it headed that another round followed, how many the next

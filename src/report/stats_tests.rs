@@ -156,3 +156,21 @@ fn three_llms_use_kruskal_wallis_and_fixtures_are_never_compared() {
     assert!(alone.comparison.is_none());
     assert!(render_stats_markdown(&alone).contains("No rank test: fewer than two real LLMs"));
 }
+
+#[test]
+fn runs_of_another_target_are_another_row() {
+    let mut runs = repeats()[..4].to_vec();
+    let mut other = run("alpha", &[&[]], EndStatus::Succeeded);
+    other.header.target.id = "rust-tch-unet".into();
+    runs.push(other);
+    let report = aggregate_stats(&runs, BootstrapConfig::default());
+    let labels: Vec<&str> = report.rows.iter().map(|r| r.llm.as_str()).collect();
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert!(labels.contains(&"alpha [rust-tch-unet]"), "{labels:?}");
+    let tiny = report
+        .rows
+        .iter()
+        .find(|r| r.llm == "alpha [rust-tch-unet]")
+        .unwrap();
+    assert_eq!((tiny.ended, tiny.succeeded), (1, 1));
+}

@@ -55,8 +55,9 @@ pub struct RunOutcome {
 }
 
 /// What a program printed, as the harness captured it: the whole of each stream, or both ends
-/// of a long one with the cut marked (`exec::OutputCap`). Not normalised: the program's own
-/// words, for the record, never for feedback.
+/// of a long one with the cut marked (`exec::OutputCap`). Not normalised, only the crate's and
+/// the cache's folders hidden (`diagnostics::hide_paths`): the program's own words, for the
+/// record, never for feedback.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProgramOutput {
     pub stdout: String,

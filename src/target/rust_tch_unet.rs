@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
-use crate::diagnostics::{classify_run, limits, normalise, CACHE_PLACEHOLDER};
+use crate::diagnostics::{classify_run, hide_paths, limits, normalise, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::Templates;
@@ -181,9 +181,10 @@ fn step(
                 exit: output.exit,
                 duration: started.elapsed(),
                 stderr_tail: super::cargo::tail(&stderr, 40),
+                // The program's words as they were, without this machine's folders.
                 output: ProgramOutput {
-                    stdout: output.stdout,
-                    stderr: output.stderr,
+                    stdout: hide_paths(&output.stdout, &hidden),
+                    stderr: hide_paths(&output.stderr, &hidden),
                 },
             }
         }

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::diagnostics::{classify_run, limits, normalise};
+use crate::diagnostics::{classify_run, hide_paths, limits, normalise};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::Templates;
@@ -187,9 +187,10 @@ impl Target for RustTiny {
             exit: output.exit,
             errors,
             duration: started.elapsed(),
+            // The program's words as they were, without this machine's folders.
             output: Some(ProgramOutput {
-                stdout: output.stdout,
-                stderr: output.stderr,
+                stdout: hide_paths(&output.stdout, &[(root, "")]),
+                stderr: hide_paths(&output.stderr, &[(root, "")]),
             }),
         }
     }

@@ -168,6 +168,14 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
         (runs[1].stdout.as_deref(), runs[1].stderr.as_deref()),
         (Some(""), Some(""))
     );
+    // Nothing of this machine's folders in the recording, the program's own output included.
+    let recorded = std::fs::read_to_string(&transcript.path).unwrap();
+    let scratch = harness.root().canonicalize().unwrap();
+    assert!(
+        !recorded.contains(scratch.to_str().unwrap()),
+        "the transcript names {}",
+        scratch.display()
+    );
     let codes: Vec<_> = transcript
         .outcomes()
         .flat_map(|o| o.errors.iter().filter_map(|e| e.code.clone()))
