@@ -303,9 +303,8 @@ pub fn render_stats_markdown(report: &StatsReport) -> String {
     out.push_str("\nEnded runs: succeeded or gave up; aborted and interrupted runs are left out (not the LLM's doing). ");
     let _ = writeln!(
         out,
-        "Success rate: {}. Medians and quartiles: {}. CI of a median: {}, {} resamples, seed {}.",
+        "Success rate: {}. Medians and quartiles by linear interpolation between order statistics (R type 7, numpy's default). CI of a median: {}, {} resamples, seed {}.",
         Method::Wilson.description(),
-        Method::Summary.description(),
         Method::PercentileBootstrap.description(),
         report.bootstrap.resamples,
         report.bootstrap.seed

@@ -6,28 +6,16 @@ use crate::exec::{run_process, ProcessSpec};
 use crate::target::{ProcessLimits, TargetLimits};
 use crate::transcript::{HarnessInfo, PhaseLimits, RunLimits, ToolchainInfo};
 
-/// The harness version and, when it runs from its git checkout, the commit and whether tracked
-/// files differ from it (untracked files, such as new runs, do not make it dirty).
+/// The harness version and, when it was built in its git checkout, the commit and whether
+/// tracked files differed from it then (untracked files, such as new runs, do not count).
 pub fn harness_info() -> HarnessInfo {
-    let (git_commit, git_dirty) = git_state(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .map_or((None, false), |(c, d)| (Some(c), d));
+    // Recorded by build.rs when the binary was built: the commit it was built from, not
+    // whatever the source folder holds when it runs.
     HarnessInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        git_commit,
-        git_dirty,
+        git_commit: option_env!("HARNESS_GIT_COMMIT").map(str::to_string),
+        git_dirty: option_env!("HARNESS_GIT_DIRTY") == Some("true"),
     }
-}
-
-fn git_state(dir: &Path) -> Option<(String, bool)> {
-    let repo = git2::Repository::discover(dir).ok()?;
-    let commit = repo.head().ok()?.peel_to_commit().ok()?.id().to_string();
-    let mut options = git2::StatusOptions::new();
-    options.include_untracked(false).include_ignored(false);
-    let dirty = repo
-        .statuses(Some(&mut options))
-        .map(|s| !s.is_empty())
-        .unwrap_or(true);
-    Some((commit, dirty))
 }
 
 /// `rustc --version` and `cargo --version`, or "unknown" where they cannot be run.
