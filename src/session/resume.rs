@@ -110,6 +110,7 @@ pub fn resume_session(
                 .limits()
                 .as_ref()
                 .map(|limits| Box::new(limits_record(limits))),
+            harness: Some(config.harness.clone()),
         }))
     };
     let finish = |writer: &mut TranscriptWriter, status, iterations, reason: Option<String>| {

@@ -376,6 +376,10 @@ pub struct ResumeEvent {
     /// The limits from here on (format version 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Box<RunLimits>>,
+    /// The harness that goes on from here: its commit may differ from the header's (format
+    /// version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness: Option<HarnessInfo>,
 }
 
 /// Full training of a finished run's crate on a dataset, and its evaluation by the harness

@@ -607,6 +607,16 @@ fn an_api_failure_is_retried_then_aborts_without_charging_the_llm_and_resumes() 
         })
         .expect("a resume event");
     assert!(resumed.machine.is_some() && resumed.limits.is_some());
+    // And the harness that went on, fixed when it was built: a 40-digit commit in a checkout.
+    let harness_info = resumed.harness.as_ref().expect("the resuming harness");
+    assert_eq!(harness_info, &transcript.header.harness);
+    assert!(
+        harness_info
+            .git_commit
+            .as_ref()
+            .is_some_and(|c| c.len() == 40 && c.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{harness_info:?}"
+    );
 }
 
 #[test]
