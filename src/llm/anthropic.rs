@@ -63,12 +63,7 @@ impl AnthropicModel {
     }
 
     fn to_reply(&self, body: &[u8]) -> Result<Reply, LlmError> {
-        let value: Value = serde_json::from_slice(body).map_err(|error| {
-            self.http.bad_answer(format!(
-                "the body is not JSON ({error}): {}",
-                snippet(&String::from_utf8_lossy(body))
-            ))
-        })?;
+        let value = self.http.json_body(body)?;
         // Anthropic itself sends errors only with an error status, but proxies in front of it
         // may wrap an upstream failure in a 200.
         if value.get("type").and_then(Value::as_str) == Some("error") {

@@ -55,12 +55,7 @@ impl GeminiModel {
     }
 
     fn to_reply(&self, body: &[u8]) -> Result<Reply, LlmError> {
-        let value: Value = serde_json::from_slice(body).map_err(|error| {
-            self.http.bad_answer(format!(
-                "the body is not JSON ({error}): {}",
-                snippet(&String::from_utf8_lossy(body))
-            ))
-        })?;
+        let value = self.http.json_body(body)?;
         // Google sends errors only with an error status, but a proxy may wrap one in a 200.
         if value.get("error").is_some_and(Value::is_object) {
             return Err(self.http.error_in_success(&describe_error(&value["error"])));

@@ -193,6 +193,16 @@ impl JsonClient {
         )
     }
 
+    /// A 2xx body as JSON; one that is not is a bad answer quoting its beginning.
+    pub(super) fn json_body(&self, body: &[u8]) -> Result<serde_json::Value, LlmError> {
+        serde_json::from_slice(body).map_err(|error| {
+            self.bad_answer(format!(
+                "the body is not JSON ({error}): {}",
+                snippet(&String::from_utf8_lossy(body))
+            ))
+        })
+    }
+
     pub(super) fn bad_answer(&self, detail: String) -> LlmError {
         LlmError::BadAnswer {
             base_url: self.base_url.clone(),
