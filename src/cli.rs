@@ -104,9 +104,14 @@ pub struct TrainArgs {
     /// Epochs, overriding the program's own choice.
     #[arg(long)]
     pub epochs: Option<u32>,
-    /// The seed of the held-out split (the same for every run, so runs compare).
+    /// The seed of the (first) held-out split (the same for every run, so runs compare).
     #[arg(long, default_value_t = 0)]
     pub split_seed: u64,
+    /// Trainings of the program, each on its own held-out split (split seeds `--split-seed`,
+    /// then one more each time), so that Dice comes with a run-to-run uncertainty
+    /// (methodology S7). The default prompt gives the program no seed of its own.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub seeds: u32,
     /// Images in the synthetic set, when it is drawn.
     #[arg(long, default_value_t = 500)]
     pub synthetic_count: usize,

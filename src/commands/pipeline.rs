@@ -84,6 +84,8 @@ pub fn pipeline(global: &GlobalArgs, args: &PipelineArgs) -> anyhow::Result<u8> 
                 dataset: "synthetic-glottis".to_string(),
                 epochs: Some(args.epochs),
                 split_seed: 0,
+                // One brief training shows the machinery; `harness train` defaults to three.
+                seeds: 1,
                 synthetic_count: args.synthetic_count,
                 synthetic_size: args.synthetic_size,
                 train_hours: 2.0,

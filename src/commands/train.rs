@@ -7,7 +7,7 @@ use crate::cli::{GlobalArgs, TrainArgs};
 use crate::dataset::SynthKind;
 use crate::runs::resolve_run;
 use crate::train::{train_run, TrainOptions};
-use crate::transcript::read_transcript;
+use crate::transcript::{read_transcript, TrainingEvent, Transcript};
 
 use super::{isolation, target_for, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
 
@@ -22,30 +22,62 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
     let isolation = isolation(global)?;
     let target = target_for(&transcript.header.target.id, global, &isolation)?;
     warn_if_unconfined(target.as_ref());
-    let options = TrainOptions {
-        dataset_name: name,
-        dataset_dir: dir,
-        splits_dir: cache.join(SPLITS_DIR),
-        work_dir: global
-            .generated_dir
-            .join(".train")
-            .join(&transcript.header.run_id),
-        epochs: args.epochs,
-        split_seed: args.split_seed,
-        train_timeout: Duration::from_secs_f64(args.train_hours.max(0.0) * 3600.0),
-        predict_timeout: Duration::from_secs(3600),
-    };
-    let event = train_run(&transcript, target.as_ref(), &options, &|phase| {
-        eprintln!("{}: {phase}", transcript.header.run_id)
-    })?;
+    let seeds = args.seeds as u64;
+    let mut scored = Vec::new();
+    let mut all_ok = true;
+    for (index, split_seed) in (args.split_seed..args.split_seed + seeds).enumerate() {
+        let options = TrainOptions {
+            dataset_name: name.clone(),
+            dataset_dir: dir.clone(),
+            splits_dir: cache.join(SPLITS_DIR),
+            work_dir: global
+                .generated_dir
+                .join(".train")
+                .join(&transcript.header.run_id),
+            epochs: args.epochs,
+            split_seed,
+            train_timeout: Duration::from_secs_f64(args.train_hours.max(0.0) * 3600.0),
+            predict_timeout: Duration::from_secs(3600),
+        };
+        let training = format!("training {} of {seeds}, split seed {split_seed}", index + 1);
+        let event = train_run(&transcript, target.as_ref(), &options, &|phase| {
+            eprintln!("{} ({training}): {phase}", transcript.header.run_id)
+        })?;
+        print_training(&transcript, &event, &path);
+        all_ok &= event.errors.is_empty() && event.dice.is_some();
+        scored.extend(event.dice.as_ref().map(|dice| dice.mean));
+    }
+    if seeds > 1 {
+        print_over_seeds(&scored, seeds);
+    }
+    Ok(if all_ok { EXIT_OK } else { EXIT_RUN_FAILED })
+}
 
+/// One line over every training of this invocation (methodology S6, S7).
+fn print_over_seeds(scored: &[f64], seeds: u64) {
+    match crate::stats::summary(scored) {
+        Ok(summary) => println!(
+            "over {seeds} split seeds: mean Dice {:.3}{} ({} of {seeds} scored; each split's own mean, `harness report dice` has the rest)",
+            summary.mean,
+            summary
+                .sem
+                .map_or(String::new(), |sem| format!(" ± {sem:.3} (SEM)")),
+            summary.n
+        ),
+        Err(_) => println!("over {seeds} split seeds: none was scored"),
+    }
+}
+
+/// What one training came to, for the person who asked for it.
+fn print_training(transcript: &Transcript, event: &TrainingEvent, path: &Path) {
     println!(
-        "run {}: {} trained on {} ({} training pairs, {} held out, split {})",
+        "run {}: {} trained on {} ({} training pairs, {} held out, split seed {}, split {})",
         transcript.header.run_id,
         transcript.header.llm.id,
         event.dataset.name,
         event.dataset.train_pairs,
         event.dataset.test_pairs,
+        event.dataset.split_seed,
         &event.dataset.split_hash[..12]
     );
     println!("  training: {:.1} s", event.train_ms as f64 / 1000.0);
@@ -84,11 +116,6 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
             .join(&event.artefacts)
             .display()
     );
-    Ok(if event.errors.is_empty() && event.dice.is_some() {
-        EXIT_OK
-    } else {
-        EXIT_RUN_FAILED
-    })
 }
 
 /// The dataset's name and folder: drawn or looked up in the cache, or a folder given.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::transcript::{Event, Transcript};
 
+use crate::eval::DICE_TOLERANCE;
 use crate::stats::{bootstrap_median, BootstrapConfig, BootstrapInterval, Statistic};
 
 use super::row_key::{row_name, variants, RowKey, RowVariant};
@@ -220,6 +221,11 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
         let ci = BootstrapInterval::footnote_for(Statistic::Median, &BootstrapConfig::default());
         out.push_str(&format!(
             "\nSEM and intervals are over scored trainings (runs and seeds; n/a for fewer than two): {ci}.\n"
+        ));
+    }
+    if table.rows.iter().any(|r| r.disagreements > 0) {
+        out.push_str(&format!(
+            "\n\"Own Dice disagrees\" counts trainings whose program reported a test Dice more than {DICE_TOLERANCE} away from the harness's. The two are not on the same images: the harness scores the held-out split the program never saw; the program scores its own test split of the training pool. A difference is a reason to read its Dice formula, not proof of a wrong one.\n"
         ));
     }
     if !table.untrained.is_empty() {

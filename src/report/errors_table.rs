@@ -35,8 +35,9 @@ pub struct LlmRow {
     pub aborted: u32,
     /// No `end` event: the run was interrupted.
     pub incomplete: u32,
-    /// Feedback rounds per run, over runs that ended (succeeded or gave up).
-    pub rounds_mean: f64,
+    /// Feedback rounds per run, over runs that ended (succeeded or gave up); `None` when none
+    /// did (every run aborted or was interrupted: see `ErrorTable::unfinished`).
+    pub rounds_mean: Option<f64>,
     pub rounds_max: u32,
     pub rounds_total: u32,
     pub diagnostics_total: u32,
@@ -59,10 +60,31 @@ pub struct LlmRow {
     pub wall_seconds: f64,
 }
 
+/// A run that neither succeeded nor gave up, so its rounds are in no mean: listed under the
+/// table with why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UnfinishedRun {
+    pub llm: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<RowVariant>,
+    pub fixture: bool,
+    pub reference: bool,
+    pub run_id: String,
+    /// `aborted` (an infrastructure failure or a harness limit) or `incomplete` (no end event).
+    pub status: String,
+    /// The iterations it reached.
+    pub iterations: u32,
+    /// Why it stopped, as its end event says; `None` for an interrupted run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// The whole table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ErrorTable {
     pub rows: Vec<LlmRow>,
+    /// Runs that aborted or were interrupted, in row order then by run id.
+    pub unfinished: Vec<UnfinishedRun>,
 }
 
 impl ErrorTable {
@@ -84,8 +106,12 @@ impl ErrorTable {
 /// id; runs that differ in any of them never share a row.
 pub fn aggregate(transcripts: &[Transcript]) -> ErrorTable {
     let mut rows: BTreeMap<RowKey, (LlmRow, Vec<u32>)> = BTreeMap::new();
+    let mut unfinished: Vec<(RowKey, UnfinishedRun)> = Vec::new();
     for transcript in transcripts {
         let spec = &transcript.header.llm;
+        if let Some(run) = unfinished_run(transcript) {
+            unfinished.push((RowKey::of(&transcript.header), run));
+        }
         let (row, rounds) = rows
             .entry(RowKey::of(&transcript.header))
             .or_insert_with(|| {
@@ -102,21 +128,59 @@ pub fn aggregate(transcripts: &[Transcript]) -> ErrorTable {
         add_run(row, rounds, transcript);
     }
     let variants = variants(rows.keys());
+    unfinished.sort_by(|a, b| (&a.0, &a.1.run_id).cmp(&(&b.0, &b.1.run_id)));
     ErrorTable {
+        unfinished: unfinished
+            .into_iter()
+            .map(|(key, mut run)| {
+                run.variant = variants.get(&key).cloned().flatten();
+                run
+            })
+            .collect(),
         rows: rows
             .into_iter()
             .map(|(key, (mut row, rounds))| {
                 row.variant = variants.get(&key).cloned().flatten();
                 row.rounds_max = rounds.iter().copied().max().unwrap_or(0);
-                row.rounds_mean = if rounds.is_empty() {
-                    0.0
-                } else {
-                    rounds.iter().sum::<u32>() as f64 / rounds.len() as f64
-                };
+                row.rounds_mean = (!rounds.is_empty())
+                    .then(|| rounds.iter().sum::<u32>() as f64 / rounds.len() as f64);
                 row
             })
             .collect(),
     }
+}
+
+/// The run, if it aborted or was interrupted.
+fn unfinished_run(transcript: &Transcript) -> Option<UnfinishedRun> {
+    let spec = &transcript.header.llm;
+    let (status, iterations, reason) = match transcript.end() {
+        Some(end) if end.status == EndStatus::Aborted => {
+            ("aborted", end.iterations, end.reason.clone())
+        }
+        Some(_) => return None,
+        None => {
+            let reached = transcript
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Outcome(o) => Some(o.iteration),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(0);
+            ("incomplete", reached, None)
+        }
+    };
+    Some(UnfinishedRun {
+        llm: spec.id.clone(),
+        variant: None,
+        fixture: spec.is_fixture(),
+        reference: spec.is_reference(),
+        run_id: transcript.header.run_id.clone(),
+        status: status.to_string(),
+        iterations,
+        reason,
+    })
 }
 
 /// The outcomes that can count against the LLM: every round whose errors were fed back to it.

@@ -9,7 +9,9 @@ mod stats_table;
 pub use dice_table::{
     aggregate_dice, render_dice_csv, render_dice_json, render_dice_markdown, DiceRow, DiceTable,
 };
-pub use errors_table::{aggregate, charged_rounds, counted_outcomes, ErrorTable, LlmRow};
+pub use errors_table::{
+    aggregate, charged_rounds, counted_outcomes, ErrorTable, LlmRow, UnfinishedRun,
+};
 pub use render::{csv_field, render_csv, render_json, render_markdown, Format};
 pub use row_key::{prompt_id, RowKey, RowVariant};
 pub use stats_table::{

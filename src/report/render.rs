@@ -66,7 +66,7 @@ pub fn render_markdown(table: &ErrorTable) -> String {
     for row in &table.rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |",
             label(row),
             row.runs,
             row.succeeded,
@@ -74,7 +74,8 @@ pub fn render_markdown(table: &ErrorTable) -> String {
             row.gave_up,
             row.aborted,
             row.incomplete,
-            row.rounds_mean,
+            row.rounds_mean
+                .map_or("n/a (none ended)".to_string(), |m| format!("{m:.2}")),
             row.rounds_max,
             row.rounds_total,
             row.diagnostics_total,
@@ -111,6 +112,25 @@ pub fn render_markdown(table: &ErrorTable) -> String {
             out.push('\n');
         }
     }
+    if !table.unfinished.is_empty() {
+        out.push_str("\nRuns that did not finish, so in no rounds mean:\n\n");
+    }
+    for run in &table.unfinished {
+        let name = super::row_key::row_name(&run.llm, run.variant.as_ref());
+        let who = row_label(&name, run.fixture, run.reference);
+        let why = match &run.reason {
+            Some(reason) => format!("aborted: {reason}"),
+            None if run.status == "incomplete" => {
+                "interrupted (no end event; `harness generate --resume` goes on)".to_string()
+            }
+            None => run.status.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "- {who}: `{}` after {} iteration(s), {why}",
+            run.run_id, run.iterations
+        );
+    }
     out.push_str(&footnotes(
         table.rows.iter().any(|r| r.fixture),
         table.rows.iter().any(|r| r.reference),
@@ -129,7 +149,7 @@ pub fn render_csv(table: &ErrorTable) -> String {
     for row in &table.rows {
         let _ = write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{:.4},{},{},{},{},{},{},{},{},{},{:.3}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}",
             csv_field(&row_name(&row.llm, row.variant.as_ref())),
             row.fixture,
             row.reference,
@@ -139,7 +159,7 @@ pub fn render_csv(table: &ErrorTable) -> String {
             row.gave_up,
             row.aborted,
             row.incomplete,
-            row.rounds_mean,
+            row.rounds_mean.map_or(String::new(), |m| format!("{m:.4}")),
             row.rounds_max,
             row.rounds_total,
             row.diagnostics_total,

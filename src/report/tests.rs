@@ -100,7 +100,7 @@ fn aggregates_runs_rounds_and_categories() {
     // fed back one: its last round is its "gave up", not one more error.
     assert_eq!(fixture.rounds_total, 3);
     assert_eq!(fixture.rounds_max, 2);
-    assert!((fixture.rounds_mean - 1.5).abs() < 1e-12);
+    assert!((fixture.rounds_mean.unwrap() - 1.5).abs() < 1e-12);
     // Iteration 1 had two diagnostics (E0425, E0308) in one round, in each of the two runs;
     // iteration 2 one, counted in the run that succeeded only.
     assert_eq!(fixture.diagnostics_total, 5);
@@ -361,4 +361,45 @@ fn one_key_per_llm_keeps_the_plain_labels() {
     let table = table();
     assert!(table.rows.iter().all(|r| r.variant.is_none()));
     assert!(!render_json(&table).contains("variant"));
+}
+
+/// Issue 11: an LLM whose runs all aborted or were interrupted has no rounds mean (not 0.00),
+/// and each such run is listed under the table with why it stopped.
+#[test]
+fn runs_that_did_not_finish_have_no_mean_and_say_why() {
+    let mut aborted = fixture();
+    aborted.header.llm.id = "example-llm".into();
+    aborted.header.run_id = "example-llm-r1".into();
+    for event in &mut aborted.events {
+        if let Event::End(end) = event {
+            end.status = EndStatus::Aborted;
+            end.iterations = 1;
+            end.reason = Some("infra-api: the API could not be reached".into());
+        }
+    }
+    let mut interrupted = aborted.clone();
+    interrupted.header.run_id = "example-llm-r2".into();
+    interrupted.events.retain(|e| !matches!(e, Event::End(_)));
+    let table = aggregate(&[interrupted, aborted, fixture()]);
+    let row = table
+        .rows
+        .iter()
+        .find(|r| r.llm == "example-llm")
+        .expect("a row");
+    assert_eq!((row.aborted, row.incomplete, row.rounds_mean), (1, 1, None));
+    let ids: Vec<_> = table.unfinished.iter().map(|r| r.run_id.as_str()).collect();
+    assert_eq!(ids, ["example-llm-r1", "example-llm-r2"]);
+    let text = render_markdown(&table);
+    assert!(text.contains("| n/a (none ended) |"), "{text}");
+    assert!(
+        text.contains(
+            "- example-llm: `example-llm-r1` after 1 iteration(s), aborted: infra-api: the API could not be reached"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("- example-llm: `example-llm-r2` after 3 iteration(s), interrupted"),
+        "{text}"
+    );
+    assert!(render_csv(&table).lines().nth(1).is_some());
 }

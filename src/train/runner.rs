@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::dataset::{fingerprint, laid_out, materialise, scan, split, DatasetError, Materialised};
-use crate::eval::{score_predictions, threshold_baseline};
+use crate::eval::{score_predictions, threshold_baseline, DICE_TOLERANCE};
 use crate::session::now_rfc3339;
 use crate::target::Target;
 use crate::taxonomy::{Category, ErrorRecord};
@@ -19,9 +19,6 @@ use crate::transcript::{
     TranscriptWriter, WriteError,
 };
 use crate::workspace::{Workspace, WorkspaceError};
-
-/// The two Dice figures must agree within this, or the event says they disagree.
-pub const DICE_TOLERANCE: f64 = 0.05;
 
 /// What to train on and how.
 #[derive(Debug, Clone)]
@@ -137,7 +134,10 @@ pub fn train_run(
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect();
-    let artefacts = format!("artefacts/{}-{stamp}", options.dataset_name);
+    let artefacts = format!(
+        "artefacts/{}-seed{}-{stamp}",
+        options.dataset_name, options.split_seed
+    );
     let artefacts_dir = run_dir.join(&artefacts);
     let (out_dir, pred_dir) = (artefacts_dir.join("out"), artefacts_dir.join("pred"));
     std::fs::create_dir_all(&artefacts_dir).map_err(|source| TrainError::Io {

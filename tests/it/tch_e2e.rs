@@ -121,8 +121,21 @@ fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_thresho
             "96",
             "--epochs",
             "6",
+            "--seeds",
+            "2",
         ])
         .expect_code(0);
+    // Two trainings, each on its own split (methodology S7), and one line over both.
+    assert!(
+        trained.stdout.contains("split seed 0") && trained.stdout.contains("split seed 1"),
+        "{}",
+        trained.stdout
+    );
+    assert!(
+        trained.stdout.contains("over 2 split seeds: mean Dice"),
+        "{}",
+        trained.stdout
+    );
     assert!(
         trained.stdout.contains("computed by the harness"),
         "{}",
@@ -130,14 +143,22 @@ fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_thresho
     );
     let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
     assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
-    let training = transcript
+    let trainings: Vec<_> = transcript
         .events
         .iter()
-        .find_map(|e| match e {
+        .filter_map(|e| match e {
             Event::Training(t) => Some(t.clone()),
             _ => None,
         })
-        .expect("a training event");
+        .collect();
+    let seeds: Vec<u64> = trainings.iter().map(|t| t.dataset.split_seed).collect();
+    assert_eq!(seeds, [0, 1], "one training event per split seed");
+    assert_ne!(
+        trainings[0].dataset.split_hash, trainings[1].dataset.split_hash,
+        "each seed holds out other images"
+    );
+    assert_ne!(trainings[0].artefacts, trainings[1].artefacts);
+    let training = trainings[0].clone();
     assert!(training.errors.is_empty(), "{:?}", training.errors);
     let dice = training.dice.expect("the harness scored the predictions");
     assert!((0.0..=1.0).contains(&dice.mean), "{dice:?}");
@@ -166,5 +187,9 @@ fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_thresho
         .stdout;
     let table: Value = serde_json::from_str(&table).unwrap();
     assert_eq!(table["rows"][0]["llm"], FIXTURE);
-    assert_eq!(table["rows"][0]["scored"], 1);
+    assert_eq!(table["rows"][0]["scored"], 2);
+    assert!(
+        table["rows"][0]["mean_dice_sem"].is_number(),
+        "two scored trainings give a SEM: {table}"
+    );
 }
