@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::chart::{Chart, Series};
 use super::groups::groups;
-use super::plan::{run_ids, Csv, Plan, SIZE};
+use super::plan::{run_ids, size_for_labels, Csv, Plan, SIZE};
 use crate::report::errors_table::charged_round_list;
 use crate::report::render::row_label;
 use crate::report::row_key::row_name;
@@ -81,6 +81,7 @@ pub(crate) fn errors_per_llm(table: &ErrorTable, transcripts: &[Transcript]) -> 
         title: "Rounds charged to each LLM, by error class".into(),
         caption: "Feedback rounds charged to the LLM (the error table's `rounds` columns: a failing round fed back, filed under its most relevant error's class; the last round of a run that gave up is not counted). The CSV also has the individual diagnostics.".into(),
         csv: csv.finish(),
+        size: size_for_labels(&labels),
         chart: Chart::StackedBars {
             x_labels: labels,
             x_label: "LLM".into(),
@@ -88,7 +89,6 @@ pub(crate) fn errors_per_llm(table: &ErrorTable, transcripts: &[Transcript]) -> 
             series,
         },
         sources: run_ids(transcripts),
-        size: SIZE,
     }
 }
 

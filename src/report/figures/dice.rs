@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::chart::{BoxItem, Chart};
 use super::groups::groups;
-use super::plan::{num, run_ids, Csv, Plan, Skip, SIZE};
+use super::plan::{num, run_ids, size_for_labels, Csv, Plan, Skip};
 use crate::report::row_key::row_name;
 use crate::report::DiceTable;
 use crate::stats::summary;
@@ -108,9 +108,11 @@ pub(crate) fn dice_boxes(table: &DiceTable, transcripts: &[Transcript]) -> Resul
             sources: run_ids(transcripts),
         });
     }
+    let labels: Vec<String> = boxes.iter().map(|b| b.label.clone()).collect();
     Ok(Plan {
         id: ID.into(),
         title: TITLE.into(),
+        size: size_for_labels(&labels),
         caption: format!(
             "The harness's Dice of every held-out image, pooled over an LLM's trainings on a dataset: box from the first to the third quartile (R type 7), the median across it, whiskers to the minimum and maximum. The dashed line is the Dice table's threshold baseline (the best single global threshold).{absent}"
         ),
@@ -120,6 +122,5 @@ pub(crate) fn dice_boxes(table: &DiceTable, transcripts: &[Transcript]) -> Resul
             boxes,
         },
         sources: run_ids(sources),
-        size: SIZE,
     })
 }

@@ -35,6 +35,14 @@ pub(crate) struct Skip {
 /// The default size of a figure.
 pub(crate) const SIZE: (u32, u32) = (1000, 600);
 
+/// The size of a figure with one slot per label along x: wide enough that no two labels touch
+/// (about 8 pixels a character at the labels' size), never narrower than the default.
+pub(crate) fn size_for_labels(labels: &[String]) -> (u32, u32) {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u32;
+    let needed = 300 + labels.len() as u32 * (longest * 8 + 24);
+    (SIZE.0.max(needed), SIZE.1)
+}
+
 /// The sorted, distinct run ids of some transcripts.
 pub(crate) fn run_ids<'a>(transcripts: impl IntoIterator<Item = &'a Transcript>) -> Vec<String> {
     transcripts

@@ -387,3 +387,17 @@ fn write_figures_writes_every_figure_with_its_csv_and_an_index() {
     let markdown = std::fs::read_to_string(out.join(super::INDEX_MARKDOWN)).unwrap();
     assert!(markdown.contains("## Skipped"), "{markdown}");
 }
+
+#[test]
+fn many_long_labels_widen_the_figure_so_they_never_touch() {
+    use super::plan::{size_for_labels, SIZE};
+    let short = vec!["a".to_string(), "b".to_string()];
+    assert_eq!(size_for_labels(&short), SIZE);
+    let long: Vec<String> = (0..6)
+        .map(|i| format!("qwen2.5-coder-{i}b (model m) (prompt 1a2b3c4d)"))
+        .collect();
+    let (width, height) = size_for_labels(&long);
+    assert_eq!(height, SIZE.1);
+    // Each slot holds its label (45 characters at about 8 pixels) with room to spare.
+    assert!(width >= 300 + 6 * 45 * 8, "{width}");
+}
