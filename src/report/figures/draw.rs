@@ -1,6 +1,7 @@
 //! Draws a planned figure with plotters, once as PNG (bitmap backend, encoded with `image`) and
 //! once as SVG, from the same drawing code.
 
+use image::ImageEncoder;
 use plotters::coord::combinators::{BindKeyPoints, WithKeyPoints};
 use plotters::coord::types::RangedCoordi32;
 use plotters::coord::Shift;
@@ -62,8 +63,6 @@ pub(crate) fn png(plan: &Plan) -> Result<Vec<u8>, FigureError> {
         })?;
     Ok(bytes)
 }
-
-use image::ImageEncoder;
 
 /// The figure as SVG text.
 pub(crate) fn svg(plan: &Plan) -> Result<String, FigureError> {

@@ -139,6 +139,9 @@ fn one(
         reason,
         sources: vec![run_id.clone()],
     };
+    if count == 0 {
+        return Err(skip("no held-out images were asked for".into()));
+    }
     if training.per_image.is_empty() {
         return Err(skip(
             "the training recorded no per-image Dice (nothing was scored)".into(),

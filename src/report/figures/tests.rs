@@ -313,7 +313,9 @@ fn overlays_show_the_worst_median_and_best_image_or_say_why_not() {
     let run = trained_run(dir.path(), &[0.9, 0.2, 0.5]);
     let runs = vec![run.clone()];
     let splits = dir.path().join("splits");
-    let skip: Skip = overlays(&runs, None, 3).remove(0).unwrap_err();
+    let skip: Skip = overlays(&runs, Some(&splits), 0).remove(0).unwrap_err();
+    assert_eq!(skip.reason, "no held-out images were asked for");
+    let skip = overlays(&runs, None, 3).remove(0).unwrap_err();
     assert!(skip.reason.contains("cache folder is unknown"));
     let skip = overlays(&runs, Some(&splits), 3).remove(0).unwrap_err();
     assert!(
