@@ -325,10 +325,35 @@ fn report_figures_without_fonts_fails_with_advice_not_a_panic() {
         ])
         .expect_code(2);
     assert!(
-        done.stderr.contains("find a sans-serif font") && done.stderr.contains("fonts-dejavu-core"),
+        done.stderr.contains("no font for the figures' text")
+            && done.stderr.contains("fonts-dejavu-core"),
         "{}",
         done.stderr
     );
     assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
     assert!(!out.exists(), "nothing is written without fonts");
+}
+
+#[test]
+fn report_figures_into_a_file_fails_clearly() {
+    let harness = Harness::new();
+    std::fs::write(harness.root().join("blocker"), "a file, not a folder").unwrap();
+    let done = harness
+        .run(&[
+            "report",
+            "figures",
+            &committed_run().to_string_lossy(),
+            "--out",
+            "blocker/figures",
+        ])
+        .expect_code(1);
+    assert!(
+        done.stderr.contains("could not write blocker/figures"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(harness.root().join("blocker")).unwrap(),
+        "a file, not a folder"
+    );
 }
