@@ -312,6 +312,22 @@ pub enum ReportCommand {
     /// intervals, a rank test between LLMs, P(success by round k) and the repair-decay table
     /// (rules: docs/methodology.md). CSV is not offered; use Markdown or JSON.
     Stats(ReportErrorsArgs),
+    /// Figures as PNG and SVG, each with the CSV it was drawn from, and an index (figures.csv,
+    /// index.md): errors per LLM and per round, P(success by round k), Dice box plots, loss
+    /// curves, prediction overlays and run-to-run plots; what cannot be drawn is listed with why.
+    Figures(ReportFiguresArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportFiguresArgs {
+    /// Run folders, transcripts, or folders of runs (default: the runs folder).
+    pub runs: Vec<PathBuf>,
+    /// The folder to write the figures into (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Held-out images shown per training in the prediction overlays.
+    #[arg(long, default_value_t = 3)]
+    pub overlay_images: usize,
 }
 
 #[derive(Debug, Args)]

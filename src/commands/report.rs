@@ -1,6 +1,9 @@
-//! `harness report errors`: the error-count table from recorded runs.
+//! `harness report errors`, `dice`, `stats` and `figures`: tables and figures from recorded runs.
 
-use crate::cli::{GlobalArgs, ReportErrorsArgs};
+use std::path::PathBuf;
+
+use crate::cli::{GlobalArgs, ReportErrorsArgs, ReportFiguresArgs};
+use crate::report::figures::{write_figures, FigureError, FigureOptions, INDEX_MARKDOWN};
 use crate::report::{
     aggregate, aggregate_dice, aggregate_stats, render_csv, render_dice_csv, render_dice_json,
     render_dice_markdown, render_json, render_markdown, render_stats_json, render_stats_markdown,
@@ -52,11 +55,41 @@ pub fn report_dice(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Resu
     emit(args, &text)
 }
 
+/// `harness report figures`: PNG and SVG figures with their CSVs, and an index.
+pub fn report_figures(global: &GlobalArgs, args: &ReportFiguresArgs) -> anyhow::Result<u8> {
+    let transcripts = read_runs(global, &args.runs)?;
+    // The overlays find the held-out images in the cache; without one they are skipped.
+    let splits_dir = crate::toolchain::cache_dir_from_env(global.cache_dir.as_deref())
+        .ok()
+        .map(|cache| cache.join(super::train::SPLITS_DIR));
+    let options = FigureOptions {
+        splits_dir,
+        overlay_images: args.overlay_images,
+    };
+    let written =
+        write_figures(&transcripts, &args.out, &options).map_err(|error| match error {
+            FigureError::Font { .. } => UserError(crate::error_chain::error_chain(&error)).into(),
+            other => anyhow::Error::from(other),
+        })?;
+    for figure in &written.figures {
+        println!("{}", args.out.join(&figure.png).display());
+    }
+    for skipped in &written.skipped {
+        eprintln!("skipped {}: {}", skipped.id, skipped.reason);
+    }
+    println!("{}", args.out.join(INDEX_MARKDOWN).display());
+    Ok(EXIT_OK)
+}
+
 fn read_all(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<Vec<Transcript>> {
-    let paths = if args.runs.is_empty() {
+    read_runs(global, &args.runs)
+}
+
+fn read_runs(global: &GlobalArgs, runs: &[PathBuf]) -> anyhow::Result<Vec<Transcript>> {
+    let paths = if runs.is_empty() {
         vec![global.runs_dir.clone()]
     } else {
-        args.runs.clone()
+        runs.to_vec()
     };
     let files = find_transcripts(&paths).map_err(UserError)?;
     let mut transcripts = Vec::new();

@@ -12,7 +12,8 @@ use crate::transcript::{read_transcript, TrainingEvent, Transcript};
 use super::{isolation, target_for, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
 
 use super::fetch::DATASETS_DIR;
-const SPLITS_DIR: &str = "splits";
+/// The cache's folder of laid-out held-out splits.
+pub(crate) const SPLITS_DIR: &str = "splits";
 
 pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
     let path = resolve_run(&global.runs_dir, &args.run).map_err(UserError)?;

@@ -205,24 +205,45 @@ pub fn charged_rounds(transcript: &Transcript) -> u32 {
         .count() as u32
 }
 
+/// One counted round charged to the LLM: its iteration, the class it is filed under (its first
+/// charged error's) and the classes of all its charged diagnostics. The error table and the
+/// figures count from this one list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChargedRound {
+    pub iteration: u32,
+    pub category: Category,
+    pub diagnostics: Vec<Category>,
+}
+
+/// The rounds of one run that count against the LLM, in order (rules K1 and K2).
+pub fn charged_round_list(transcript: &Transcript) -> Vec<ChargedRound> {
+    counted_outcomes(transcript)
+        .into_iter()
+        .filter_map(|outcome| {
+            let diagnostics: Vec<Category> = outcome
+                .errors
+                .iter()
+                .map(|e| e.category)
+                .filter(|c| c.charged_to_llm())
+                .collect();
+            Some(ChargedRound {
+                iteration: outcome.iteration,
+                category: *diagnostics.first()?,
+                diagnostics,
+            })
+        })
+        .collect()
+}
+
 fn add_run(row: &mut LlmRow, rounds_per_run: &mut Vec<u32>, transcript: &Transcript) {
     row.runs += 1;
     let mut rounds = 0u32;
-    for outcome in counted_outcomes(transcript) {
-        let charged: Vec<_> = outcome
-            .errors
-            .iter()
-            .filter(|e| e.category.charged_to_llm())
-            .collect();
-        if let Some(first) = charged.first() {
-            rounds += 1;
-            *row.rounds_by_category.entry(first.category).or_default() += 1;
-        }
-        for error in &charged {
+    for round in charged_round_list(transcript) {
+        rounds += 1;
+        *row.rounds_by_category.entry(round.category).or_default() += 1;
+        for category in round.diagnostics {
             row.diagnostics_total += 1;
-            *row.diagnostics_by_category
-                .entry(error.category)
-                .or_default() += 1;
+            *row.diagnostics_by_category.entry(category).or_default() += 1;
         }
     }
     row.rounds_total += rounds;

@@ -1,7 +1,9 @@
-//! Reports: tables derived from transcripts only. Aggregation and rendering are pure.
+//! Reports: tables and figures derived from transcripts only. Aggregation and rendering are
+//! pure; `figures/write.rs` is the one edge that reads a training's artefacts and writes files.
 
 mod dice_table;
 mod errors_table;
+pub mod figures;
 mod render;
 mod row_key;
 mod stats_table;
@@ -10,7 +12,8 @@ pub use dice_table::{
     aggregate_dice, render_dice_csv, render_dice_json, render_dice_markdown, DiceRow, DiceTable,
 };
 pub use errors_table::{
-    aggregate, charged_rounds, counted_outcomes, ErrorTable, LlmRow, UnfinishedRun,
+    aggregate, charged_round_list, charged_rounds, counted_outcomes, ChargedRound, ErrorTable,
+    LlmRow, UnfinishedRun,
 };
 pub use render::{csv_field, render_csv, render_json, render_markdown, Format};
 pub use row_key::{prompt_id, RowKey, RowVariant};

@@ -10,7 +10,7 @@ use super::stats_table::{aggregate_stats, render_stats_markdown};
 use crate::stats::{BootstrapConfig, Method};
 
 /// A run of `llm` with cap 4 whose outcomes carry these classes (empty: success), ending so.
-fn run(llm: &str, rounds: &[&[Category]], status: EndStatus) -> Transcript {
+pub(super) fn run(llm: &str, rounds: &[&[Category]], status: EndStatus) -> Transcript {
     let text = include_str!("../../tests/fixtures/runs/fixture-scripted-stats/transcript.yaml");
     let mut transcript =
         crate::transcript::parse_transcript(text, Path::new("synthetic.yaml")).unwrap();
@@ -40,7 +40,7 @@ fn run(llm: &str, rounds: &[&[Category]], status: EndStatus) -> Transcript {
     transcript
 }
 
-fn repeats() -> Vec<Transcript> {
+pub(super) fn repeats() -> Vec<Transcript> {
     use Category::{Dependency as Dep, Syntax, TensorShape as Shape, TypeMismatch as Type};
     use EndStatus::{Aborted, GaveUp, Succeeded};
     vec![

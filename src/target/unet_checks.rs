@@ -43,6 +43,12 @@ fn numbers(row: &[&str]) -> Option<Vec<f64>> {
 /// `train_losses.csv` / `val_losses.csv`: first row the epoch numbers, second row one finite
 /// loss per epoch. Returns the number of epochs.
 pub fn check_losses(file: &str, text: &str) -> Result<usize, ErrorRecord> {
+    parse_losses(file, text).map(|(epochs, _)| epochs.len())
+}
+
+/// The epoch numbers and the loss of each epoch of a `train_losses.csv` / `val_losses.csv`,
+/// checked as `check_losses` checks them (the figures read the files with this too).
+pub fn parse_losses(file: &str, text: &str) -> Result<(Vec<f64>, Vec<f64>), ErrorRecord> {
     let rows = rows(text);
     if rows.len() != 2 {
         return Err(invalid(
@@ -91,7 +97,7 @@ pub fn check_losses(file: &str, text: &str) -> Result<usize, ErrorRecord> {
             format!("a loss of {bad} is not a finite, non-negative number"),
         ));
     }
-    Ok(epochs.len())
+    Ok((epochs, losses))
 }
 
 /// `validation_dice_scores.csv` / `test_dice_scores.csv`: one row per epoch (a single row for

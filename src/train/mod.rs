@@ -2,4 +2,4 @@
 
 mod runner;
 
-pub use runner::{train_run, TrainError, TrainOptions};
+pub use runner::{split_folder_name, train_run, TrainError, TrainOptions, OUT_DIR, PRED_DIR};

@@ -107,11 +107,10 @@ pub fn train_run(
     let pairs = scan(&options.dataset_dir)?;
     let fingerprint = fingerprint(&pairs)?;
     let split = split(&pairs, options.split_seed);
-    let split_dir = options.splits_dir.join(format!(
-        "{}-{}-seed{}",
-        options.dataset_name,
-        &fingerprint[..16],
-        options.split_seed
+    let split_dir = options.splits_dir.join(split_folder_name(
+        &options.dataset_name,
+        &fingerprint,
+        options.split_seed,
     ));
     let layout = lay_out_split(&split, &split_dir)?;
     let dataset = DatasetRecord {
@@ -139,7 +138,7 @@ pub fn train_run(
         options.dataset_name, options.split_seed
     );
     let artefacts_dir = run_dir.join(&artefacts);
-    let (out_dir, pred_dir) = (artefacts_dir.join("out"), artefacts_dir.join("pred"));
+    let (out_dir, pred_dir) = (artefacts_dir.join(OUT_DIR), artefacts_dir.join(PRED_DIR));
     std::fs::create_dir_all(&artefacts_dir).map_err(|source| TrainError::Io {
         path: artefacts_dir.clone(),
         source,
@@ -237,6 +236,18 @@ pub fn train_run(
     let mut writer = TranscriptWriter::reopen(&transcript.path, complete)?;
     writer.append(&Event::Training(Box::new(event.clone())))?;
     Ok(event)
+}
+
+/// The program's output folder (weights, losses, its own Dice) inside a training's artefacts.
+pub const OUT_DIR: &str = "out";
+/// The predicted masks of the held-out images inside a training's artefacts.
+pub const PRED_DIR: &str = "pred";
+
+/// The folder, under the cache's `splits/`, where a dataset's held-out split with this seed is
+/// laid out (the figures find the test images and masks there again).
+pub fn split_folder_name(dataset: &str, fingerprint: &str, seed: u64) -> String {
+    let short = fingerprint.get(..16).unwrap_or(fingerprint);
+    format!("{dataset}-{short}-seed{seed}")
 }
 
 /// Per-image Dice beside the predictions, in the artefacts folder.

@@ -9,6 +9,7 @@ mod crash;
 mod data;
 mod e2e;
 mod fetch;
+mod figures;
 mod final_crate;
 mod gemini_client;
 mod interrupt;
