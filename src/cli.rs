@@ -307,6 +307,23 @@ pub enum ReportCommand {
     /// intervals, a rank test between LLMs, P(success by round k) and the repair-decay table
     /// (rules: docs/methodology.md). CSV is not offered; use Markdown or JSON.
     Stats(ReportErrorsArgs),
+    /// One static HTML report: `DIR/index.html` with the tables, the figures and every run, a
+    /// page per run under `DIR/runs/` (every round: request, reply, diff, diagnostics, whom it
+    /// was charged to) and the methodology the numbers follow. No server needed to view it.
+    Html(ReportHtmlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportHtmlArgs {
+    /// Run folders, transcripts, or folders of runs (default: the runs folder).
+    pub runs: Vec<PathBuf>,
+    /// The folder to write the report into (created; its pages are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A folder of figures already drawn (each `NAME.png` or `NAME.svg` with its `NAME.csv`
+    /// beside it), copied into `DIR/figures/` and shown in the report.
+    #[arg(long)]
+    pub figures: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -167,7 +167,7 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
     }
 }
 
-fn show(value: Option<f64>) -> String {
+pub(crate) fn show(value: Option<f64>) -> String {
     value.map_or("n/a".to_string(), |v| format!("{v:.3}"))
 }
 

@@ -13,7 +13,7 @@ pub enum Format {
     Json,
 }
 
-fn label(row: &LlmRow) -> String {
+pub(crate) fn label(row: &LlmRow) -> String {
     row_label(
         &row_name(&row.llm, row.variant.as_ref()),
         row.fixture,
@@ -48,7 +48,7 @@ pub(crate) fn footnotes(fixture: bool, reference: bool) -> String {
 }
 
 /// The cost, with how many replies it leaves out where their cost is unknown.
-fn cost(row: &LlmRow) -> String {
+pub(crate) fn cost(row: &LlmRow) -> String {
     match (row.cost_usd, row.unpriced_replies) {
         (None, _) => "n/a".to_string(),
         (Some(cost), 0) => format!("{cost:.4}"),
