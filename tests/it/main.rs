@@ -11,6 +11,7 @@ mod e2e;
 mod fetch;
 mod final_crate;
 mod gemini_client;
+mod html_report;
 mod interrupt;
 mod live_llm;
 mod openai_client;

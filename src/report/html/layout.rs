@@ -5,7 +5,7 @@ use super::escape::escape;
 
 /// The style sheet, inline so that each page stands alone.
 const STYLE: &str = "
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1200px;padding:0 1.5em 3em;color:#1d1d1f;background:#fff}
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1800px;padding:0 1.5em 3em;color:#1d1d1f;background:#fff}
 nav{padding:.6em 0;border-bottom:1px solid #ddd;margin-bottom:1em}
 nav a{margin-right:1.2em}
 a{color:#0a58ca}
@@ -13,7 +13,8 @@ h1{font-size:1.6em;margin:.6em 0 .3em}
 h2{font-size:1.25em;margin:1.6em 0 .4em;border-bottom:1px solid #eee}
 h3{font-size:1.05em;margin:1.1em 0 .3em}
 table{border-collapse:collapse;margin:.5em 0 1em;font-variant-numeric:tabular-nums}
-th,td{border:1px solid #d8d8d8;padding:.25em .5em;vertical-align:top}
+th,td{border:1px solid #d8d8d8;padding:.2em .4em;vertical-align:top}
+.wide table{font-size:13px}
 th{background:#f4f4f6;text-align:left;font-weight:600}
 td.n{text-align:right}
 .wide{overflow-x:auto}
