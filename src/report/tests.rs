@@ -186,7 +186,7 @@ fn json_table() {
     insta::assert_snapshot!(render_json(&table()));
 }
 
-fn training(dataset: &str, mean: Option<f64>, reported: Option<f64>) -> Event {
+pub(super) fn training(dataset: &str, mean: Option<f64>, reported: Option<f64>) -> Event {
     use crate::transcript::{DatasetRecord, DiceSummary, TrainingEvent};
     Event::Training(Box::new(TrainingEvent {
         dataset: DatasetRecord {

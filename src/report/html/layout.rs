@@ -28,9 +28,9 @@ summary{cursor:pointer;color:#333}
 .round.infra{border-color:#8e6cbf}
 .round.uncounted{border-color:#d4a017}
 .verdict{font-weight:600}
-.ins{color:#1a7f37;background:#eefbf0;display:block}
-.del{color:#b42318;background:#fdf0ef;display:block}
-.hunk{color:#6f42c1;display:block}
+.ins{color:#1a7f37;background:#eefbf0}
+.del{color:#b42318;background:#fdf0ef}
+.hunk{color:#6f42c1}
 .meta{color:#555}
 .runs a{margin-right:.35em}
 figure{display:inline-block;margin:0 1em 1em 0;vertical-align:top}

@@ -57,7 +57,7 @@ fn diff_html(diff: &str) -> String {
         let body = escape(line.trim_end_matches('\n'));
         match class {
             Some(class) => {
-                let _ = write!(out, "<span class=\"{class}\">{body}</span>");
+                let _ = writeln!(out, "<span class=\"{class}\">{body}</span>");
             }
             None => {
                 out.push_str(&body);
@@ -206,6 +206,14 @@ fn summary(transcript: &Transcript, charged: u32) -> String {
     out
 }
 
+fn capitalised_status(status: EndStatus) -> &'static str {
+    match status {
+        EndStatus::Succeeded => "Succeeded",
+        EndStatus::GaveUp => "Gave up at the iteration cap",
+        EndStatus::Aborted => "Aborted (not the LLM's doing)",
+    }
+}
+
 /// One training's results.
 fn training_html(training: &TrainingEvent) -> String {
     let mut out = format!(
@@ -333,8 +341,8 @@ pub(crate) fn run_page(provenance: &Provenance, index: usize) -> String {
             Event::End(end) => {
                 let _ = writeln!(
                     body,
-                    "<h2>End</h2>\n<p>{:?} after {} iteration(s){}.</p>",
-                    end.status,
+                    "<h2>End</h2>\n<p>{} after {} iteration(s){}.</p>",
+                    capitalised_status(end.status),
                     end.iterations,
                     end.reason
                         .as_ref()

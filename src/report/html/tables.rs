@@ -50,7 +50,7 @@ pub(crate) fn errors_table(table: &ErrorTable, provenance: &Provenance) -> Strin
         ("input tokens", &["K5"]),
         ("output tokens", &["K5"]),
         ("cost (USD)", &["K5"]),
-        ("wall (s)", &["R3"]),
+        ("wall (s)", &["T1"]),
     ] {
         out.push_str(&th(name, rules));
     }

@@ -211,3 +211,110 @@ fn the_first_prompt_is_folded_and_figures_are_shown() {
     let index = file(&files, "index.html");
     assert!(index.contains("<img src=\"figures/errors.png\""), "{index}");
 }
+
+#[test]
+fn the_front_page_and_a_round_read_as_expected() {
+    let files = render_html_report(&runs(), &[]);
+    let index = file(&files, "index.html");
+    // The shell (style sheet) is the same on every page; the body is what this pins.
+    let body = &index[index.find("<body>").unwrap()..];
+    insta::assert_snapshot!("index_body", body);
+    let page = file(&files, "runs/fixture-scripted-stats-r3.html");
+    let round = &page[page.find("<section class=\"round uncounted\"").unwrap()..];
+    let round = &round[..round.find("</section>").unwrap()];
+    insta::assert_snapshot!("gave_up_last_round", round);
+}
+
+/// The cells of the first body row of the table with `id`, unescaped, the runs' cell dropped.
+fn html_row(page: &str, id: &str) -> Vec<String> {
+    let table = &page[page.find(&format!("id=\"{id}\"")).unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let row = table.split("<tr>").nth(2).unwrap();
+    let mut cells: Vec<String> = row
+        .split("<td")
+        .skip(1)
+        .map(|cell| {
+            let cell = &cell[cell.find('>').unwrap() + 1..];
+            cell[..cell.find("</td>").unwrap()].replace("&amp;", "&")
+        })
+        .collect();
+    assert!(
+        cells.pop().unwrap().contains("runs/"),
+        "the last cell links runs"
+    );
+    cells
+}
+
+/// The cells of the Markdown table that starts after `after`: its first body row.
+fn markdown_row(markdown: &str, header_starts: &str) -> Vec<String> {
+    let table = &markdown[markdown.find(header_starts).unwrap()..];
+    let row = table.lines().nth(2).unwrap();
+    row.trim_matches('|')
+        .split('|')
+        .map(|cell| cell.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn the_html_tables_show_exactly_the_markdown_tables_numbers() {
+    let all = runs();
+    let files = render_html_report(&all, &[]);
+    let index = file(&files, "index.html");
+    let errors = crate::report::render_markdown(&crate::report::aggregate(&all));
+    assert_eq!(
+        html_row(index, "errors-table"),
+        markdown_row(&errors, "| LLM | runs |")
+    );
+    assert_eq!(
+        html_row(index, "categories-table"),
+        markdown_row(&errors, "| LLM | unresolved-name")
+    );
+    let stats = crate::report::render_stats_markdown(&crate::report::aggregate_stats(
+        &all,
+        crate::stats::BootstrapConfig::default(),
+    ));
+    assert_eq!(
+        html_row(index, "stats-table"),
+        markdown_row(&stats, "| LLM | ended runs")
+    );
+    assert_eq!(
+        html_row(index, "success-by-table"),
+        markdown_row(&stats, "| LLM | 1 |")
+    );
+    assert_eq!(
+        html_row(index, "decay-table"),
+        markdown_row(&stats, "| LLM | error class")
+    );
+}
+
+#[test]
+fn the_dice_table_shows_the_markdown_numbers_and_links_the_trained_runs() {
+    let mut all = runs();
+    all[0].events.push(crate::report::tests::training(
+        "synthetic-glottis",
+        Some(0.8),
+        Some(0.81),
+    ));
+    let files = render_html_report(&all, &[]);
+    let index = file(&files, "index.html");
+    let dice = crate::report::render_dice_markdown(&crate::report::aggregate_dice(&all));
+    assert_eq!(
+        html_row(index, "dice-table"),
+        markdown_row(&dice, "| LLM | dataset")
+    );
+    let table = &index[index.find("id=\"dice-table\"").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(
+        table.matches("href=\"runs/").count(),
+        1,
+        "only the trained run: {table}"
+    );
+    let page = file(
+        &files,
+        "runs/fixture-scripted-stats-r1-20261128T074817Z.html",
+    );
+    assert!(
+        page.contains("mean 0.800"),
+        "the run page shows its training"
+    );
+}
