@@ -5,18 +5,24 @@
 /// in element content and in quoted attribute values alike.
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
+    // Copy the runs between special characters whole: most text has none.
+    let mut start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
             // A NUL is not allowed in an HTML document; show where it was.
-            '\0' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
+            b'\0' => "\u{FFFD}",
+            _ => continue,
+        };
+        out.push_str(&text[start..index]);
+        out.push_str(entity);
+        start = index + 1;
     }
+    out.push_str(&text[start..]);
     out
 }
 

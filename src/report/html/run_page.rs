@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::llm::Role;
+use crate::prompt::sha256_hex;
 use crate::taxonomy::ErrorRecord;
 use crate::textdiff;
 use crate::transcript::{EndStatus, Event, TrainingEvent, Transcript};
@@ -324,7 +325,7 @@ pub(crate) fn run_page(provenance: &Provenance, index: usize) -> String {
             charge.map_or("", Charge::class)
         );
         for event in events {
-            body.push_str(&event_html(transcript, event, iteration, &mut before_files));
+            body.push_str(&event_html(event, iteration, &mut before_files));
         }
         if let Some(charge) = charge {
             let _ = writeln!(
@@ -358,7 +359,6 @@ pub(crate) fn run_page(provenance: &Provenance, index: usize) -> String {
 
 /// One event of a round.
 fn event_html(
-    transcript: &Transcript,
     event: &Event,
     iteration: u32,
     before_files: &mut BTreeMap<String, String>,
@@ -438,32 +438,39 @@ fn event_html(
         }
         Event::Files(files) => {
             out.push_str("<h3>Files changed</h3>\n");
-            match transcript.files_at(iteration) {
-                Ok(now) => {
-                    let mut changed = 0;
-                    for (path, new) in &now {
-                        let old = before_files.get(path).map(String::as_str).unwrap_or("");
-                        let diff = textdiff::unified(old, path, new, path);
-                        if !diff.is_empty() {
-                            changed += 1;
-                            out.push_str(&diff_html(&diff));
-                        }
+            // The crate after this round: the one before, with the files the reply wrote (kept
+            // files are already there). Built incrementally, so a long run is not rebuilt from
+            // its start for every round.
+            let mut now = before_files.clone();
+            for entry in &files.written {
+                match &entry.content {
+                    Some(content) if sha256_hex(content.as_bytes()) == entry.sha256 => {
+                        now.insert(entry.path.clone(), content.clone());
                     }
-                    let _ = writeln!(
-                        out,
-                        "<p class=\"meta\">{changed} file(s) changed, {} unchanged.</p>",
-                        now.len() - changed
-                    );
-                    *before_files = now;
-                }
-                Err(error) => {
-                    let _ = writeln!(
-                        out,
-                        "<p>The files of this round cannot be rebuilt: {}</p>",
-                        escape(&error.to_string())
-                    );
+                    _ => {
+                        let _ = writeln!(
+                            out,
+                            "<p>The recorded content of {} does not match its hash; it is not shown.</p>",
+                            escape(&entry.path)
+                        );
+                    }
                 }
             }
+            let mut changed = 0;
+            for (path, new) in &now {
+                let old = before_files.get(path).map(String::as_str).unwrap_or("");
+                let diff = textdiff::unified(old, path, new, path);
+                if !diff.is_empty() {
+                    changed += 1;
+                    out.push_str(&diff_html(&diff));
+                }
+            }
+            let _ = writeln!(
+                out,
+                "<p class=\"meta\">{changed} file(s) changed, {} unchanged.</p>",
+                now.len() - changed
+            );
+            *before_files = now;
             if !files.inferred.is_empty() {
                 let _ = writeln!(
                     out,

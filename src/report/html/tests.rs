@@ -318,3 +318,28 @@ fn the_dice_table_shows_the_markdown_numbers_and_links_the_trained_runs() {
         "the run page shows its training"
     );
 }
+
+#[test]
+fn a_file_whose_content_does_not_match_its_hash_is_not_shown() {
+    let mut run = fixture();
+    for event in &mut run.events {
+        if let Event::Files(files) = event {
+            if files.iteration == 2 {
+                files.written[0].content = Some("fn tampered() {}\n".into());
+            }
+        }
+    }
+    let files = render_html_report(&[run], &[]);
+    let page = file(
+        &files,
+        "runs/fixture-scripted-stats-r1-20261128T074817Z.html",
+    );
+    assert!(
+        page.contains("does not match its hash; it is not shown"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("tampered"),
+        "the tampered text is not shown as a file"
+    );
+}
