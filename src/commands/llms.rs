@@ -8,9 +8,9 @@ use super::EXIT_OK;
 pub fn llms(global: &GlobalArgs) -> anyhow::Result<u8> {
     let registry = Registry::load(global.registry.as_deref())?;
     println!(
-        "| id | provider | model | base URL | key variable | key | cohort | USD per Mtok in/out |"
+        "| id | provider | model | base URL | key variable | key | cohort | USD per Mtok in/out | max tokens sent | model's context / output limit |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for spec in registry.entries() {
         let key = match &spec.api_key_env {
             None => "not needed",
@@ -21,8 +21,15 @@ pub fn llms(global: &GlobalArgs) -> anyhow::Result<u8> {
         let price = spec.price.as_ref().map_or("n/a".to_string(), |p| {
             format!("{} / {}", p.input_per_mtok, p.output_per_mtok)
         });
+        let sent = spec
+            .params
+            .max_tokens
+            .map_or("none (the server's)".to_string(), |n| n.to_string());
+        let limits = spec.limits.map_or("unknown".to_string(), |l| {
+            format!("{} / {}", l.context_tokens, l.output_tokens)
+        });
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             spec.id,
             spec.provider,
             spec.model,
@@ -30,7 +37,9 @@ pub fn llms(global: &GlobalArgs) -> anyhow::Result<u8> {
             spec.api_key_env.as_deref().unwrap_or("-"),
             key,
             spec.cohort.as_deref().unwrap_or("-"),
-            price
+            price,
+            sent,
+            limits
         );
     }
     Ok(EXIT_OK)

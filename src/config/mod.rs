@@ -2,4 +2,6 @@
 
 mod registry;
 
-pub use registry::{spent_usd, ConfigError, LlmSpec, OpenAiApi, Price, Provider, Registry};
+pub use registry::{
+    spent_usd, ConfigError, LlmSpec, ModelLimits, OpenAiApi, Price, Provider, Registry,
+};

@@ -120,6 +120,22 @@ pub struct LlmSpec {
     /// `--weights-sha256`): with it, a recorded run names exactly which model answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_sha256: Option<String>,
+    /// The model's own limits, from the provider's documentation (or, for a local server, what
+    /// it is configured to serve). A reply cut below `limits.output_tokens` was cut by the
+    /// harness's `max_tokens`, not by the model (`docs/methodology.md`, C6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ModelLimits>,
+}
+
+/// A model's real context window and output limit, in tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelLimits {
+    /// Input and output together.
+    pub context_tokens: u32,
+    /// The most the model will write in one reply. Where it equals `context_tokens` the
+    /// window is shared, and the prompt's length takes from it.
+    pub output_tokens: u32,
 }
 
 impl LlmSpec {
@@ -261,6 +277,17 @@ fn parse(text: &str, origin: &str) -> Result<Vec<LlmSpec>, ConfigError> {
                 origin: origin.to_string(),
                 id: entry.id.clone(),
             });
+        }
+        if let (Some(limits), Some(max)) = (entry.limits, entry.params.max_tokens) {
+            if max > limits.output_tokens || limits.output_tokens > limits.context_tokens {
+                return Err(ConfigError::Parse {
+                    origin: origin.to_string(),
+                    message: format!(
+                        "the entry `{}` asks for max_tokens {max}, but its limits say the model writes at most {} tokens in a context of {}: lower max_tokens or correct `limits`",
+                        entry.id, limits.output_tokens, limits.context_tokens
+                    ),
+                });
+            }
         }
         // A field the entry's client would ignore is a mistake worth saying.
         if entry.api.is_some() && entry.provider != Provider::Openai {

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use crate::transcript::{Event, Transcript};
 
+use crate::stats::{bootstrap_median, BootstrapConfig, BootstrapInterval, Statistic};
+
 use super::row_key::{row_name, variants, RowKey, RowVariant};
 
 /// One row per (LLM, target, prompt, model; dataset).
@@ -26,8 +28,13 @@ pub struct DiceRow {
     pub scored: u32,
     /// Mean over scored trainings of their mean per-image Dice.
     pub mean_dice: Option<f64>,
+    /// The standard error of `mean_dice` over scored trainings (two or more).
+    pub mean_dice_sem: Option<f64>,
     /// Median over scored trainings of their median per-image Dice.
     pub median_dice: Option<f64>,
+    /// 95% percentile-bootstrap interval of `median_dice` over scored trainings (two or more;
+    /// `stats::BootstrapConfig::default`, so the same recordings give the same bounds).
+    pub median_dice_ci: Option<[f64; 2]>,
     /// The best and worst training's mean Dice.
     pub best: Option<f64>,
     pub worst: Option<f64>,
@@ -149,6 +156,11 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
                 acc.row.mean_dice = (n > 0.0).then(|| acc.means.iter().sum::<f64>() / n);
                 acc.row.best = acc.means.iter().copied().reduce(f64::max);
                 acc.row.worst = acc.means.iter().copied().reduce(f64::min);
+                acc.row.mean_dice_sem = spread(&acc.means).and_then(|s| s.sem);
+                acc.row.median_dice_ci = (acc.medians.len() > 1)
+                    .then(|| bootstrap_median(&acc.medians, &BootstrapConfig::default()).ok())
+                    .flatten()
+                    .map(|ci| [ci.lower, ci.upper]);
                 acc.row.median_dice = median(&mut acc.medians);
                 let b = acc.baselines.len() as f64;
                 acc.row.threshold_baseline =
@@ -167,24 +179,52 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
     }
 }
 
+/// The sample's summary; `None` for an empty one (or one with a NaN, which Dice never is).
+fn spread(values: &[f64]) -> Option<crate::stats::Summary> {
+    crate::stats::summary(values).ok()
+}
+
 pub(crate) fn show(value: Option<f64>) -> String {
     value.map_or("n/a".to_string(), |v| format!("{v:.3}"))
+}
+
+/// A row's mean Dice with its standard error where there is one, as the tables show it.
+pub(crate) fn mean_text(row: &DiceRow) -> String {
+    match (row.mean_dice, row.mean_dice_sem) {
+        (Some(mean), Some(sem)) => format!("{mean:.3} ± {sem:.3}"),
+        (mean, _) => show(mean),
+    }
+}
+
+/// A row's 95% interval of the median Dice, as the tables show it.
+pub(crate) fn median_ci_text(row: &DiceRow) -> String {
+    row.median_dice_ci
+        .map_or("n/a".to_string(), |[lo, hi]| format!("{lo:.3}–{hi:.3}"))
+}
+
+/// The footnote on the SEM and intervals, where a row has them.
+pub(crate) fn spread_footnote(table: &DiceTable) -> Option<String> {
+    table.rows.iter().any(|r| r.mean_dice_sem.is_some()).then(|| {
+        let ci = BootstrapInterval::footnote_for(Statistic::Median, &BootstrapConfig::default());
+        format!("SEM and intervals are over scored trainings (runs and seeds; n/a for fewer than two): {ci}.")
+    })
 }
 
 /// The Dice table as Markdown.
 pub fn render_dice_markdown(table: &DiceTable) -> String {
     let mut out = String::from(
-        "| LLM | dataset | trainings | scored | mean Dice | median Dice | best | worst | own Dice disagrees | threshold baseline | training (s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| LLM | dataset | trainings | scored | mean Dice ± SEM | median Dice | median 95% CI | best | worst | own Dice disagrees | threshold baseline | training (s) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in &table.rows {
         let name = row_name(&row.llm, row.variant.as_ref());
         let label = super::render::row_label(&name, row.fixture, row.reference);
+        let mean = mean_text(row);
+        let ci = median_ci_text(row);
         out.push_str(&format!(
-            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} |\n",
+            "| {label} | {} | {} | {} | {mean} | {} | {ci} | {} | {} | {} | {} | {:.1} |\n",
             row.dataset,
             row.trainings,
             row.scored,
-            show(row.mean_dice),
             show(row.median_dice),
             show(row.best),
             show(row.worst),
@@ -192,6 +232,9 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
             show(row.threshold_baseline),
             row.train_seconds
         ));
+    }
+    if let Some(footnote) = spread_footnote(table) {
+        out.push_str(&format!("\n{footnote}\n"));
     }
     if !table.untrained.is_empty() {
         out.push_str("\nRuns with no training, so not in the table:\n\n");
@@ -220,11 +263,11 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
 
 /// The Dice table as CSV, one row per (LLM, dataset).
 pub fn render_dice_csv(table: &DiceTable) -> String {
-    let mut out = String::from("llm,fixture,reference,dataset,trainings,scored,mean_dice,median_dice,best,worst,disagreements,threshold_baseline,train_seconds\n");
+    let mut out = String::from("llm,fixture,reference,dataset,trainings,scored,mean_dice,mean_dice_sem,median_dice,median_dice_ci_low,median_dice_ci_high,best,worst,disagreements,threshold_baseline,train_seconds\n");
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
     for row in &table.rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
             super::render::csv_field(&row_name(&row.llm, row.variant.as_ref())),
             row.fixture,
             row.reference,
@@ -232,7 +275,10 @@ pub fn render_dice_csv(table: &DiceTable) -> String {
             row.trainings,
             row.scored,
             opt(row.mean_dice),
+            opt(row.mean_dice_sem),
             opt(row.median_dice),
+            opt(row.median_dice_ci.map(|ci| ci[0])),
+            opt(row.median_dice_ci.map(|ci| ci[1])),
             opt(row.best),
             opt(row.worst),
             row.disagreements,

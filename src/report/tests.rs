@@ -238,7 +238,20 @@ fn dice_table_from_training_events() {
         (2, 2, 1)
     );
     assert!((glottis.mean_dice.unwrap() - 0.7).abs() < 1e-12);
+    // Means 0.8 and 0.6: sd 0.1414, SEM 0.1 (scipy.stats.sem([0.8, 0.6]) = 0.1).
+    assert!((glottis.mean_dice_sem.unwrap() - 0.1).abs() < 1e-12);
+    // Medians 0.81 and 0.61: a resample's median is one of 0.61, 0.71, 0.81, each end with
+    // probability 1/4, so the 2.5% and 97.5% quantiles are the two ends.
+    let [lo, hi] = glottis
+        .median_dice_ci
+        .expect("two trainings give an interval");
+    assert!(
+        (lo - 0.61).abs() < 1e-12 && (hi - 0.81).abs() < 1e-12,
+        "{lo} {hi}"
+    );
     assert_eq!(table.rows[0].mean_dice, None);
+    assert_eq!(table.rows[0].mean_dice_sem, None);
+    assert_eq!(table.rows[0].median_dice_ci, None);
     assert!(
         table.untrained.is_empty(),
         "the one run succeeded and was trained"

@@ -306,7 +306,7 @@ pub(crate) fn drive(
         };
 
         // 2. Turn the reply into files.
-        let (written, notes, mut errors) = apply_reply(&reply, target, &mut files);
+        let (written, notes, mut errors) = apply_reply(&reply, &config.llm, target, &mut files);
         let inferred = written
             .iter()
             .filter(|entry| entry.1)
@@ -519,11 +519,38 @@ fn ask(
     Ok(Asked::Reply(reply))
 }
 
+/// A reply cut by the output token limit (`docs/methodology.md`, C6): the LLM's own `truncated`
+/// where the model's limit cut it, or where its limit is not known; a harness limit where the
+/// harness's `max_tokens` was below what the model could have written.
+fn truncation(llm: &LlmSpec) -> ErrorRecord {
+    let harness_cap = match (llm.params.max_tokens, llm.limits) {
+        (Some(cap), Some(limits)) if cap < limits.output_tokens => Some((cap, limits)),
+        _ => None,
+    };
+    let (category, message) = match harness_cap {
+        Some((cap, limits)) => (
+            Category::InfraLimit,
+            format!(
+                "the reply was cut at the harness's cap of {cap} output tokens, below the {} the model can write: a harness limit, not charged to the LLM; raise `params.max_tokens` for `{}` in a registry file (--registry) to measure it",
+                limits.output_tokens, llm.id
+            ),
+        ),
+        None => (
+            Category::Truncated,
+            "the reply was cut off at the output token limit before it was complete; its files were not used".to_string(),
+        ),
+    };
+    let mut error = ErrorRecord::new(category, message.clone());
+    error.rendered = Some(message);
+    error
+}
+
 /// Applies the reply's files to `files`; returns what was written (each with whether its path
 /// was inferred), extraction notes and the reply-tier errors (truncated, refused, no code,
 /// unparseable, missing files).
 fn apply_reply(
     reply: &Reply,
+    llm: &LlmSpec,
     target: &dyn Target,
     files: &mut BTreeMap<String, String>,
 ) -> (Vec<(FileEntry, bool)>, Vec<String>, Vec<ErrorRecord>) {
@@ -541,12 +568,7 @@ fn apply_reply(
         );
     }
     if reply.finish_reason == FinishReason::Length {
-        let message = "the reply was cut off at the output token limit before it was complete; its files were not used";
-        return (
-            Vec::new(),
-            Vec::new(),
-            vec![reply_error(Category::Truncated, message)],
-        );
+        return (Vec::new(), Vec::new(), vec![truncation(llm)]);
     }
     match extract_files(&reply.text, target.expected_files()) {
         Ok(extraction) => {

@@ -56,15 +56,20 @@ impl BootstrapInterval {
     /// One line for a table footnote, e.g. "95% CI of the median: percentile bootstrap,
     /// 10000 resamples, seed 20240917 (ChaCha8)".
     pub fn footnote(&self) -> String {
-        let statistic = match self.statistic {
+        Self::footnote_for(self.statistic, &self.config)
+    }
+
+    /// The footnote of any interval of `statistic` made with `config`.
+    pub fn footnote_for(statistic: Statistic, config: &BootstrapConfig) -> String {
+        let statistic = match statistic {
             Statistic::Mean => "mean",
             Statistic::Median => "median",
         };
         format!(
             "{}% CI of the {statistic}: percentile bootstrap, {} resamples, seed {} (ChaCha8)",
-            percent(self.config.level),
-            self.config.resamples,
-            self.config.seed
+            percent(config.level),
+            config.resamples,
+            config.seed
         )
     }
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeMap;
 
+use crate::diagnostics::limits::{SmokeLimits, SmokeNeeds};
 use crate::diagnostics::{classify_run, hide_paths, limits, normalise, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
@@ -47,6 +48,18 @@ const SMOKE_PREDICT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// one takes 124 MB), a few CSVs, two figures and one mask per image. A program that writes many
 /// times more is charged for it (methodology L2).
 const OUTPUTS_NEED: u64 = 1 << 30;
+/// What the reference U-Net's smoke steps need at most on two cores (methodology L3), rounded
+/// up from `/usr/bin/time -v` on `reference/unet-tch`: training one epoch on the smoke set took
+/// 35 CPU seconds (about 25 s of wall time unloaded, 116 s at a load average of 5) and 3.3 GiB
+/// at its peak; predicting took 12.5 CPU seconds (19 s of wall time) and 1.7 GiB.
+const SMOKE_TRAIN_NEEDS: SmokeNeeds = SmokeNeeds {
+    seconds: 60,
+    memory: 4 << 30,
+};
+const SMOKE_PREDICT_NEEDS: SmokeNeeds = SmokeNeeds {
+    seconds: 30,
+    memory: 2 << 30,
+};
 
 /// The `rust-tch-unet` target.
 #[derive(Debug)]
@@ -196,6 +209,20 @@ fn step(
             error_chain(&error),
         ),
     }
+}
+
+/// A smoke step's time and memory kills, charged by methodology L3.
+fn smoke_breaches(
+    errors: Vec<ErrorRecord>,
+    isolation: &Isolation,
+    wall: Duration,
+    needs: SmokeNeeds,
+) -> Vec<ErrorRecord> {
+    let bound = SmokeLimits::under(isolation, wall, Phase::Train);
+    errors
+        .into_iter()
+        .map(|error| limits::smoke_limit_breach(error, bound, needs))
+        .collect()
 }
 
 /// The smoke run's two steps' output, one after the other, the second announced by a line.
@@ -385,7 +412,12 @@ impl Target for RustTchUnet {
             SMOKE_TRAIN_TIMEOUT,
         );
         let mut exit = train.exit.clone();
-        let mut errors = train.errors;
+        let mut errors = smoke_breaches(
+            train.errors,
+            &self.isolation,
+            SMOKE_TRAIN_TIMEOUT,
+            SMOKE_TRAIN_NEEDS,
+        );
         let mut output = train.output;
         if errors.is_empty() {
             errors = self.check_outputs(&out, Some(1)).errors;
@@ -401,7 +433,12 @@ impl Target for RustTchUnet {
                 SMOKE_PREDICT_TIMEOUT,
             );
             exit = predict.exit.clone();
-            errors = predict.errors;
+            errors = smoke_breaches(
+                predict.errors,
+                &self.isolation,
+                SMOKE_PREDICT_TIMEOUT,
+                SMOKE_PREDICT_NEEDS,
+            );
             output = joined(output, predict.output);
             if errors.is_empty() {
                 errors = self.check_predictions(&images, &pred);
@@ -457,6 +494,32 @@ mod tests {
         assert!(limit >= OUTPUTS_NEED * limits::CLEAR_MARGIN);
         let error = limits::program_out_of_disk(limit + 1, limit, OUTPUTS_NEED);
         assert_eq!(error.category, Category::OutOfDisk);
+    }
+
+    /// Methodology L3 with this target's limits: a smoke step that runs out of time is the
+    /// program's (15 and 5 minutes are ten times what the reference needs); one killed at the
+    /// training memory limit is the program's only where that limit is ten times the 4 GiB the
+    /// reference needs, which a 24 GiB machine's three quarters is not.
+    #[test]
+    fn smoke_timeouts_are_the_programs_and_memory_kills_depend_on_the_machine() {
+        let train = crate::sandbox::Limits::for_phase(Phase::Train);
+        let bound = SmokeLimits::of(SMOKE_TRAIN_TIMEOUT, Some(&train));
+        let timeout = ErrorRecord::new(Category::Timeout, "did not finish");
+        let charged = limits::smoke_limit_breach(timeout.clone(), bound, SMOKE_TRAIN_NEEDS);
+        assert_eq!(charged.category, Category::Timeout);
+        let predict = SmokeLimits::of(SMOKE_PREDICT_TIMEOUT, Some(&train));
+        let charged = limits::smoke_limit_breach(timeout, predict, SMOKE_PREDICT_NEEDS);
+        assert_eq!(charged.category, Category::Timeout);
+
+        let oom = ErrorRecord::new(Category::OutOfMemory, "killed");
+        let machine = |gib: u64| SmokeLimits {
+            seconds: 900,
+            memory: Some((gib << 30) / 4 * 3),
+        };
+        let small = limits::smoke_limit_breach(oom.clone(), machine(24), SMOKE_TRAIN_NEEDS);
+        assert_eq!(small.category, Category::InfraLimit);
+        let big = limits::smoke_limit_breach(oom, machine(64), SMOKE_TRAIN_NEEDS);
+        assert_eq!(big.category, Category::OutOfMemory);
     }
 
     /// The crates and versions the prompt offers are exactly the vendored allow-list.

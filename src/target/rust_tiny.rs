@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::diagnostics::limits::{SmokeLimits, SmokeNeeds};
 use crate::diagnostics::{classify_run, hide_paths, limits, normalise};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
@@ -36,6 +37,12 @@ const SUMMARY_LIMIT: u64 = 64 << 10;
 /// The most disk the task's outputs can need (one short `summary.txt`): a program that writes
 /// many times more is charged for it (methodology L2).
 const OUTPUTS_NEED: u64 = 1 << 20;
+/// What the smoke run needs at most (methodology L3): summing a few numbers takes
+/// milliseconds and a few MiB; 1 s and 64 MiB are generous bounds.
+const SMOKE_NEEDS: SmokeNeeds = SmokeNeeds {
+    seconds: 1,
+    memory: 64 << 20,
+};
 
 const OWNED_CARGO_CONFIG: &str = "\
 # Written by the harness; replies cannot change it.
@@ -178,7 +185,11 @@ impl Target for RustTiny {
             error.rendered = Some(stderr.clone());
             errors.push(error);
         } else {
-            errors.extend(classify_run(&output.exit, &stderr));
+            let bound = SmokeLimits::under(&self.isolation, SMOKE_TIMEOUT, Phase::Run);
+            errors.extend(
+                classify_run(&output.exit, &stderr)
+                    .map(|error| limits::smoke_limit_breach(error, bound, SMOKE_NEEDS)),
+            );
         }
         if errors.is_empty() {
             errors.extend(check_summary(workspace, &out_dir, SMOKE_INPUT));
@@ -298,6 +309,19 @@ mod tests {
         assert!(limit >= OUTPUTS_NEED * limits::CLEAR_MARGIN);
         let error = limits::program_out_of_disk(limit + 1, limit, OUTPUTS_NEED);
         assert_eq!(error.category, Category::OutOfDisk);
+    }
+
+    /// Methodology L3: the smoke run's 10 s and 4 GiB are ten times what summing numbers needs,
+    /// so a timeout or a memory kill there is the program's.
+    #[test]
+    fn a_smoke_timeout_or_memory_kill_is_charged_to_the_program() {
+        let run = crate::sandbox::Limits::for_phase(Phase::Run);
+        let bound = SmokeLimits::of(SMOKE_TIMEOUT, Some(&run));
+        for category in [Category::Timeout, Category::OutOfMemory] {
+            let error = ErrorRecord::new(category, "stopped");
+            let charged = limits::smoke_limit_breach(error, bound, SMOKE_NEEDS);
+            assert_eq!(charged.category, category);
+        }
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub fn check_dice_grid(
         {
             return Err(invalid(
                 file,
-                format!("a Dice score of {bad} is outside [0, 1]; check the Dice formula"),
+                format!("a Dice score of {bad} is outside [0, 1]"),
             ));
         }
         all.extend(values);
@@ -184,10 +184,13 @@ mod tests {
     fn dice_grids_are_checked_for_range_and_rows() {
         let mean = check_dice_grid("v.csv", "b1,b2\n0.5,0.7\n0.6,0.8\n", Some(2)).unwrap();
         assert!((mean - 0.65).abs() < 1e-12);
-        assert!(check_dice_grid("v.csv", "0.5,1.2\n", None)
-            .unwrap_err()
-            .message
-            .contains("outside [0, 1]"));
+        // The finding, without advice (methodology C7).
+        assert_eq!(
+            check_dice_grid("v.csv", "0.5,1.2\n", None)
+                .unwrap_err()
+                .message,
+            "v.csv: a Dice score of 1.2 is outside [0, 1]"
+        );
         assert!(check_dice_grid("v.csv", "0.5\n", Some(3))
             .unwrap_err()
             .message

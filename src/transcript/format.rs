@@ -1,8 +1,9 @@
-//! The transcript format, version 3 (version 1 and 2 files read unchanged).
+//! The transcript format, version 4 (versions 1 to 3 read unchanged).
 //!
 //! Version 3 added the program's own output to `run` events and the machine and the limits
-//! generated code ran under to the header; every addition is optional, so older files read
-//! with them absent.
+//! generated code ran under to the header. Version 4 added the model's own context and output
+//! limits to the header's registry entry (`llm.limits`). Every addition is optional, so older
+//! files read with them absent.
 //!
 //! A transcript is `harness-runs/<run-id>/transcript.yaml`: a YAML stream with one document per
 //! event. Every document starts with a `---` line and ends with a `...` line (YAML's explicit
@@ -31,7 +32,7 @@ use crate::llm::{ChatMessage, FinishReason, Reply, SamplingParams, Usage};
 use crate::taxonomy::ErrorRecord;
 
 /// The format version this harness writes. It reads this version and every older one.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// One document of the stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -179,7 +179,7 @@ fn version_1_and_2_files_read_with_the_version_3_fields_absent() {
         assert_old(&transcript);
         assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
     }
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
 }
 
 /// The study's committed runs (format version 2, where present) read the same way.

@@ -673,6 +673,10 @@ fn llms_lists_the_registry_and_which_keys_are_set() {
     assert!(line("gpt-4o").contains("| OPENAI_API_KEY | missing |"));
     assert!(line("claude-sonnet-4").contains("ANTHROPIC_API_KEY"));
     assert!(line("local").contains("| optional |"));
+    // What is sent against what the model could write (methodology C6).
+    assert!(line("gpt-4").contains("| none (the server's) | 8192 / 8192 |"));
+    assert!(line("claude-sonnet-4").ends_with("| 32000 | 200000 / 64000 |"));
+    assert!(line(FIXTURE).ends_with("| 4096 | unknown |"));
     assert!(!out.stdout.contains(KEY));
 }
 

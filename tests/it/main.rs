@@ -22,3 +22,4 @@ mod server_probe;
 mod support;
 mod tch_e2e;
 mod toolchain;
+mod truncation;

@@ -22,7 +22,7 @@ pub(crate) enum Charge {
     },
     /// The last round of a run that gave up at the cap: counted once, as "gave up" (K2).
     GaveUp { category: Option<Category> },
-    /// Only harness limits (`infra-limit`): not the LLM's (L1, L2).
+    /// Only harness limits (`infra-limit`): not the LLM's (C6, L1, L2, L3).
     HarnessLimit,
     /// Only infrastructure errors, or the model call failed: not the LLM's (C1, C2).
     Infrastructure,
@@ -44,7 +44,7 @@ impl Charge {
             Charge::Worked => &["K1"],
             Charge::Llm { .. } => &["C1", "K1"],
             Charge::GaveUp { .. } => &["K2"],
-            Charge::HarnessLimit => &["L1", "L2"],
+            Charge::HarnessLimit => &["C6", "L1", "L2", "L3"],
             Charge::Infrastructure => &["C1", "C2"],
         }
     }

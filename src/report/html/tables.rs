@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::super::dice_table::{show, DiceTable};
+use super::super::dice_table::{mean_text, median_ci_text, show, spread_footnote, DiceTable};
 use super::super::errors_table::ErrorTable;
 use super::super::render::{cost, label, row_label};
 use super::super::row_key::row_name;
@@ -39,7 +39,7 @@ pub(crate) fn errors_table(table: &ErrorTable, provenance: &Provenance) -> Strin
         ("succeeded", &["K1"]),
         ("first try", &["K1"]),
         ("gave up", &["K2"]),
-        ("aborted", &["K3", "C2", "L1"]),
+        ("aborted", &["K3", "C2", "C6", "L1", "L3"]),
         ("incomplete", &["K3"]),
         ("rounds mean", &["K1", "K2"]),
         ("rounds max", &["K1", "K2"]),
@@ -139,8 +139,9 @@ pub(crate) fn dice_table(table: &DiceTable, provenance: &Provenance) -> String {
             ("dataset", &["K8"][..]),
             ("trainings", &["K6"]),
             ("scored", &["K6", "K7"]),
-            ("mean Dice", &["K6", "K7"]),
+            ("mean Dice ± SEM", &["K6", "K7", "S6"]),
             ("median Dice", &["K6", "K7"]),
+            ("median 95% CI", &["K6", "S6"]),
             ("best", &["K6", "K7"]),
             ("worst", &["K6", "K7"]),
             ("own Dice disagrees", &["K6"]),
@@ -158,7 +159,10 @@ pub(crate) fn dice_table(table: &DiceTable, provenance: &Provenance) -> String {
             out.push_str(&text(&row.dataset));
             out.push_str(&num(row.trainings));
             out.push_str(&num(row.scored));
-            for value in [row.mean_dice, row.median_dice, row.best, row.worst] {
+            out.push_str(&num(mean_text(row)));
+            out.push_str(&num(show(row.median_dice)));
+            out.push_str(&num(median_ci_text(row)));
+            for value in [row.best, row.worst] {
                 out.push_str(&num(show(value)));
             }
             out.push_str(&num(row.disagreements));
@@ -171,6 +175,14 @@ pub(crate) fn dice_table(table: &DiceTable, provenance: &Provenance) -> String {
             );
         }
         out.push_str("</table></div>\n");
+        if let Some(footnote) = spread_footnote(table) {
+            let _ = writeln!(
+                out,
+                "<p>{} {}</p>",
+                escape(&footnote),
+                rule_links("", &["S6"])
+            );
+        }
     }
     if !table.untrained.is_empty() {
         out.push_str(&format!(
