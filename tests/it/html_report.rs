@@ -256,3 +256,51 @@ fn the_html_report_loads_in_a_real_browser_and_shows_markup_as_text() {
         .iter()
         .all(|e| e["level"] != json!("SEVERE")));
 }
+
+#[test]
+fn a_second_report_in_the_same_folder_keeps_only_its_own_run_pages() {
+    let harness = Harness::new();
+    write_runs(&harness.runs_dir());
+    let out = harness.root().join("report");
+    let out_arg = out.to_string_lossy().into_owned();
+    harness
+        .run(&["report", "html", "--out", &out_arg])
+        .expect_code(0);
+    let hostile_page = out.join("runs").join(format!("{HOSTILE_RUN}.html"));
+    assert!(hostile_page.is_file());
+    // A figure without its CSV is left out, with a note saying so.
+    let figures = harness.root().join("figures-in");
+    write_figures(&figures);
+    std::fs::remove_file(figures.join("success-by-round.csv")).unwrap();
+    let only_first = harness.runs_dir().join(
+        read_transcript(&fixture_transcript())
+            .unwrap()
+            .header
+            .run_id,
+    );
+    let finished = harness
+        .run(&[
+            "report",
+            "html",
+            &only_first.to_string_lossy(),
+            "--out",
+            &out_arg,
+            "--figures",
+            &figures.to_string_lossy(),
+        ])
+        .expect_code(0);
+    assert!(
+        finished
+            .stderr
+            .contains("success-by-round.svg has no success-by-round.csv beside it"),
+        "{}",
+        finished.stderr
+    );
+    assert!(!hostile_page.exists(), "the earlier report's page is gone");
+    let pages: Vec<_> = std::fs::read_dir(out.join("runs")).unwrap().collect();
+    assert_eq!(pages.len(), 1);
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("src=\"figures/errors-per-llm.png\""));
+    assert!(!index.contains("success-by-round"));
+    assert!(out.join("figures/errors-per-llm.csv").is_file());
+}
