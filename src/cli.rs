@@ -316,6 +316,10 @@ pub enum ReportCommand {
     /// index.md): errors per LLM and per round, P(success by round k), Dice box plots, loss
     /// curves, prediction overlays and run-to-run plots; what cannot be drawn is listed with why.
     Figures(ReportFiguresArgs),
+    /// One static HTML report: `DIR/index.html` with the tables, the figures and every run, a
+    /// page per run under `DIR/runs/` (every round: request, reply, diff, diagnostics, whom it
+    /// was charged to) and the methodology the numbers follow. No server needed to view it.
+    Html(ReportHtmlArgs),
 }
 
 #[derive(Debug, Args)]
@@ -328,6 +332,19 @@ pub struct ReportFiguresArgs {
     /// Held-out images shown per training in the prediction overlays.
     #[arg(long, default_value_t = 3)]
     pub overlay_images: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportHtmlArgs {
+    /// Run folders, transcripts, or folders of runs (default: the runs folder).
+    pub runs: Vec<PathBuf>,
+    /// The folder to write the report into (created; its pages are replaced).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A folder of figures already drawn (each `NAME.png` or `NAME.svg` with its `NAME.csv`
+    /// beside it), copied into `DIR/figures/` and shown in the report.
+    #[arg(long)]
+    pub figures: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -29,7 +29,7 @@ pub use generate::generate;
 pub use llms::llms;
 pub use pipeline::pipeline;
 pub use replay::replay;
-pub use report::{report_dice, report_errors, report_figures, report_stats};
+pub use report::{report_dice, report_errors, report_figures, report_html, report_stats};
 pub use setup::setup;
 pub use train::train;
 
@@ -77,6 +77,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Report(ReportCommand::Dice(args)) => report_dice(&cli.global, &args),
         Command::Report(ReportCommand::Stats(args)) => report_stats(&cli.global, &args),
         Command::Report(ReportCommand::Figures(args)) => report_figures(&cli.global, &args),
+        Command::Report(ReportCommand::Html(args)) => report_html(&cli.global, &args),
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
         Command::Checkout(args) => checkout(&cli.global, &args),

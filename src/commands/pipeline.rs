@@ -8,6 +8,8 @@
 //!    split. These runs go to `<generated>/pipeline/harness-runs`: the reference is not an LLM,
 //!    and its runs are never committed among the LLMs' runs.
 //! 3. Prints the error-count table and the Dice table.
+//! 4. Writes the HTML report of the same runs to `<generated>/pipeline/report/` and prints
+//!    where its front page is.
 
 use std::path::{Path, PathBuf};
 
@@ -104,6 +106,19 @@ pub fn pipeline(global: &GlobalArgs, args: &PipelineArgs) -> anyhow::Result<u8> 
     worst = worst.max(report_errors(global, &table_args)?);
     println!("\n## Dice on the held-out split, computed by the harness\n");
     worst = worst.max(report_dice(global, &table_args)?);
+
+    eprintln!("== 4. the HTML report");
+    let transcripts = super::report::read_runs(global, &runs)?;
+    let report_dir = global.generated_dir.join("pipeline").join("report");
+    let index = super::report::write_html_report(
+        &transcripts,
+        &report_dir,
+        super::report::Figures::Draw(super::report::splits_dir(global)),
+    )?;
+    println!(
+        "\nThe HTML report (open it in a browser): {}",
+        index.display()
+    );
     Ok(worst)
 }
 

@@ -185,8 +185,30 @@ fn spread(values: &[f64]) -> Option<crate::stats::Summary> {
     crate::stats::summary(values).ok()
 }
 
-fn show(value: Option<f64>) -> String {
+pub(crate) fn show(value: Option<f64>) -> String {
     value.map_or("n/a".to_string(), |v| format!("{v:.3}"))
+}
+
+/// A row's mean Dice with its standard error where there is one, as the tables show it.
+pub(crate) fn mean_text(row: &DiceRow) -> String {
+    match (row.mean_dice, row.mean_dice_sem) {
+        (Some(mean), Some(sem)) => format!("{mean:.3} ± {sem:.3}"),
+        (mean, _) => show(mean),
+    }
+}
+
+/// A row's 95% interval of the median Dice, as the tables show it.
+pub(crate) fn median_ci_text(row: &DiceRow) -> String {
+    row.median_dice_ci
+        .map_or("n/a".to_string(), |[lo, hi]| format!("{lo:.3}–{hi:.3}"))
+}
+
+/// The footnote on the SEM and intervals, where a row has them.
+pub(crate) fn spread_footnote(table: &DiceTable) -> Option<String> {
+    table.rows.iter().any(|r| r.mean_dice_sem.is_some()).then(|| {
+        let ci = BootstrapInterval::footnote_for(Statistic::Median, &BootstrapConfig::default());
+        format!("SEM and intervals are over scored trainings (runs and seeds; n/a for fewer than two): {ci}.")
+    })
 }
 
 /// The Dice table as Markdown.
@@ -197,13 +219,8 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
     for row in &table.rows {
         let name = row_name(&row.llm, row.variant.as_ref());
         let label = super::render::row_label(&name, row.fixture, row.reference);
-        let mean = match (row.mean_dice, row.mean_dice_sem) {
-            (Some(mean), Some(sem)) => format!("{mean:.3} ± {sem:.3}"),
-            (mean, _) => show(mean),
-        };
-        let ci = row
-            .median_dice_ci
-            .map_or("n/a".to_string(), |[lo, hi]| format!("{lo:.3}–{hi:.3}"));
+        let mean = mean_text(row);
+        let ci = median_ci_text(row);
         out.push_str(&format!(
             "| {label} | {} | {} | {} | {mean} | {} | {ci} | {} | {} | {} | {} | {:.1} |\n",
             row.dataset,
@@ -217,11 +234,8 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
             row.train_seconds
         ));
     }
-    if table.rows.iter().any(|r| r.mean_dice_sem.is_some()) {
-        let ci = BootstrapInterval::footnote_for(Statistic::Median, &BootstrapConfig::default());
-        out.push_str(&format!(
-            "\nSEM and intervals are over scored trainings (runs and seeds; n/a for fewer than two): {ci}.\n"
-        ));
+    if let Some(footnote) = spread_footnote(table) {
+        out.push_str(&format!("\n{footnote}\n"));
     }
     if table.rows.iter().any(|r| r.disagreements > 0) {
         out.push_str(&format!(

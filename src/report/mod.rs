@@ -4,6 +4,7 @@
 mod dice_table;
 mod errors_table;
 pub mod figures;
+pub mod html;
 mod render;
 mod row_key;
 mod stats_table;

@@ -13,7 +13,7 @@ pub enum Format {
     Json,
 }
 
-fn label(row: &LlmRow) -> String {
+pub(crate) fn label(row: &LlmRow) -> String {
     row_label(
         &row_name(&row.llm, row.variant.as_ref()),
         row.fixture,
@@ -48,12 +48,18 @@ pub(crate) fn footnotes(fixture: bool, reference: bool) -> String {
 }
 
 /// The cost, with how many replies it leaves out where their cost is unknown.
-fn cost(row: &LlmRow) -> String {
+pub(crate) fn cost(row: &LlmRow) -> String {
     match (row.cost_usd, row.unpriced_replies) {
         (None, _) => "n/a".to_string(),
         (Some(cost), 0) => format!("{cost:.4}"),
         (Some(cost), unpriced) => format!("{cost:.4} (+{unpriced} unpriced)"),
     }
+}
+
+/// The rounds mean, or why there is none.
+pub(crate) fn rounds_mean(row: &LlmRow) -> String {
+    row.rounds_mean
+        .map_or("n/a (none ended)".to_string(), |m| format!("{m:.2}"))
 }
 
 /// Two Markdown tables: the runs, then the errors by category as `rounds (diagnostics)`.
@@ -74,8 +80,7 @@ pub fn render_markdown(table: &ErrorTable) -> String {
             row.gave_up,
             row.aborted,
             row.incomplete,
-            row.rounds_mean
-                .map_or("n/a (none ended)".to_string(), |m| format!("{m:.2}")),
+            rounds_mean(row),
             row.rounds_max,
             row.rounds_total,
             row.diagnostics_total,

@@ -259,7 +259,7 @@ fn compare(groups: &[(String, Vec<f64>)]) -> (Option<Comparison>, Option<String>
     }
 }
 
-fn interval(d: &Option<Described>) -> [String; 2] {
+pub(crate) fn interval(d: &Option<Described>) -> [String; 2] {
     match d {
         None => ["n/a".into(), "n/a".into()],
         Some(d) => [
@@ -272,8 +272,57 @@ fn interval(d: &Option<Described>) -> [String; 2] {
     }
 }
 
-fn percent(value: f64) -> String {
+pub(crate) fn percent(value: f64) -> String {
     format!("{:.0}%", value * 100.0)
+}
+
+/// A row's success rate with its interval, as the tables show it.
+pub(crate) fn success_text(row: &StatsRow) -> String {
+    row.success.as_ref().map_or("n/a".to_string(), |w| {
+        format!(
+            "{} ({} – {})",
+            percent(w.estimate),
+            percent(w.lower),
+            percent(w.upper)
+        )
+    })
+}
+
+/// P(success by iteration `k + 1`): past a run's cap, its verdict stands.
+pub(crate) fn success_by(row: &StatsRow, k: usize) -> f64 {
+    row.success_by
+        .get(k)
+        .or(row.success_by.last())
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// The share of a class's rounds that the next round fixed.
+pub(crate) fn share_fixed(row: &DecayRow) -> String {
+    percent(f64::from(row.fixed) / f64::from(row.rounds.max(1)))
+}
+
+/// The rank test's sentence, or why there is none.
+pub(crate) fn comparison_text(report: &StatsReport) -> Option<String> {
+    match (&report.comparison, &report.no_comparison) {
+        (Some(c), _) => {
+            let (name, effect) = if c.method == Method::KruskalWallis {
+                ("H", "ε²")
+            } else {
+                ("U", "r")
+            };
+            Some(format!(
+                "LLM rounds per run compared between {}: {name} = {:.2}, p = {:.4}, {effect} = {:.2} ({}).",
+                c.llms.join(", "),
+                c.statistic,
+                c.p,
+                c.effect,
+                c.method.description()
+            ))
+        }
+        (None, Some(why)) => Some(format!("{}.", capitalise(why))),
+        (None, None) => None,
+    }
 }
 
 /// The report as Markdown: the repeats table, the rank test, P(success by round k), and the
@@ -284,14 +333,7 @@ pub fn render_stats_markdown(report: &StatsReport) -> String {
     out.push_str("| LLM | ended runs | left out | succeeded | success rate (95% CI) | iterations to success: median [IQR] | its median's 95% CI | LLM rounds per run: median [IQR] | its median's 95% CI |\n|---|---:|---:|---:|---|---|---|---|---|\n");
     for row in &report.rows {
         let label = super::render::row_label(&row.llm, row.fixture, row.reference);
-        let success = row.success.as_ref().map_or("n/a".to_string(), |w| {
-            format!(
-                "{} ({} – {})",
-                percent(w.estimate),
-                percent(w.lower),
-                percent(w.upper)
-            )
-        });
+        let success = success_text(row);
         let [to_success, to_success_ci] = interval(&row.iterations_to_success);
         let [rounds, rounds_ci] = interval(&row.rounds_per_run);
         let _ = writeln!(
@@ -309,27 +351,8 @@ pub fn render_stats_markdown(report: &StatsReport) -> String {
         report.bootstrap.resamples,
         report.bootstrap.seed
     );
-    match (&report.comparison, &report.no_comparison) {
-        (Some(c), _) => {
-            let (name, effect) = if c.method == Method::KruskalWallis {
-                ("H", "ε²")
-            } else {
-                ("U", "r")
-            };
-            let _ = writeln!(
-                out,
-                "\nLLM rounds per run compared between {}: {name} = {:.2}, p = {:.4}, {effect} = {:.2} ({}).",
-                c.llms.join(", "),
-                c.statistic,
-                c.p,
-                c.effect,
-                c.method.description()
-            );
-        }
-        (None, Some(why)) => {
-            let _ = writeln!(out, "\n{}.", capitalise(why));
-        }
-        (None, None) => {}
+    if let Some(text) = comparison_text(report) {
+        let _ = writeln!(out, "\n{text}");
     }
     let cap = report.rows.iter().map(|r| r.cap).max().unwrap_or(0);
     if cap > 0 {
@@ -346,14 +369,7 @@ pub fn render_stats_markdown(report: &StatsReport) -> String {
             let label = super::render::row_label(&row.llm, row.fixture, row.reference);
             let _ = write!(out, "| {label} |");
             for k in 0..cap as usize {
-                // Past a run's cap, its verdict stands.
-                let value = row
-                    .success_by
-                    .get(k)
-                    .or(row.success_by.last())
-                    .copied()
-                    .unwrap_or(0.0);
-                let _ = write!(out, " {} |", percent(value));
+                let _ = write!(out, " {} |", percent(success_by(row, k)));
             }
             out.push('\n');
         }
@@ -368,7 +384,7 @@ pub fn render_stats_markdown(report: &StatsReport) -> String {
                 row.category,
                 row.rounds,
                 row.fixed,
-                percent(f64::from(row.fixed) / f64::from(row.rounds.max(1)))
+                share_fixed(row)
             );
         }
     }
@@ -379,7 +395,7 @@ pub fn render_stats_markdown(report: &StatsReport) -> String {
     out
 }
 
-fn capitalise(text: &str) -> String {
+pub(crate) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

@@ -12,6 +12,7 @@ mod fetch;
 mod figures;
 mod final_crate;
 mod gemini_client;
+mod html_report;
 mod interrupt;
 mod live_llm;
 mod openai_client;

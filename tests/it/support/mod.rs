@@ -4,6 +4,7 @@ pub mod file_server;
 pub mod harness;
 pub mod http_server;
 pub mod openai_server;
+pub mod webdriver;
 
 use std::sync::OnceLock;
 
