@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod csv_text;
 pub mod dataset;
 pub mod diagnostics;
 pub mod error_chain;

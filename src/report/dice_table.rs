@@ -274,7 +274,7 @@ pub fn render_dice_csv(table: &DiceTable) -> String {
     for row in &table.rows {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
-            super::render::csv_field(&row_name(&row.llm, row.variant.as_ref())),
+            crate::csv_text::csv_field(&row_name(&row.llm, row.variant.as_ref())),
             row.fixture,
             row.reference,
             row.dataset,

@@ -9,6 +9,7 @@ mod render;
 mod row_key;
 mod stats_table;
 
+pub use crate::csv_text::csv_field;
 pub use dice_table::{
     aggregate_dice, render_dice_csv, render_dice_json, render_dice_markdown, DiceRow, DiceTable,
 };
@@ -16,7 +17,7 @@ pub use errors_table::{
     aggregate, charged_round_list, charged_rounds, counted_outcomes, ChargedRound, ErrorTable,
     LlmRow, UnfinishedRun,
 };
-pub use render::{csv_field, render_csv, render_json, render_markdown, Format};
+pub use render::{render_csv, render_json, render_markdown, Format};
 pub use row_key::{prompt_id, RowKey, RowVariant};
 pub use stats_table::{
     aggregate_stats, render_stats_json, render_stats_markdown, Comparison, DecayRow, StatsReport,

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::errors_table::{ErrorTable, LlmRow};
 use super::row_key::row_name;
+use crate::csv_text::csv_field;
 
 /// An output format for tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,6 +57,17 @@ pub(crate) fn cost(row: &LlmRow) -> String {
     }
 }
 
+/// A row's rounds headed by `category` and its diagnostics of it: `rounds (diagnostics)`.
+pub(crate) fn category_cell(row: &LlmRow, category: crate::taxonomy::Category) -> String {
+    let rounds = row.rounds_by_category.get(&category).copied().unwrap_or(0);
+    let diagnostics = row
+        .diagnostics_by_category
+        .get(&category)
+        .copied()
+        .unwrap_or(0);
+    format!("{rounds} ({diagnostics})")
+}
+
 /// The rounds mean, or why there is none.
 pub(crate) fn rounds_mean(row: &LlmRow) -> String {
     row.rounds_mean
@@ -106,13 +118,7 @@ pub fn render_markdown(table: &ErrorTable) -> String {
         for row in &table.rows {
             let _ = write!(out, "| {} |", label(row));
             for category in &categories {
-                let rounds = row.rounds_by_category.get(category).copied().unwrap_or(0);
-                let diagnostics = row
-                    .diagnostics_by_category
-                    .get(category)
-                    .copied()
-                    .unwrap_or(0);
-                let _ = write!(out, " {rounds} ({diagnostics}) |");
+                let _ = write!(out, " {} |", category_cell(row, *category));
             }
             out.push('\n');
         }
@@ -190,15 +196,6 @@ pub fn render_csv(table: &ErrorTable) -> String {
         out.push('\n');
     }
     out
-}
-
-/// A CSV field, quoted (and its quotes doubled) when it holds a comma, a quote or a line break.
-pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 /// The table as pretty JSON.

@@ -259,10 +259,10 @@ fn write_per_image_csv(path: &Path, images: &[crate::eval::ImageDice]) -> Result
     for image in images {
         text.push_str(&format!(
             "{},{},{},{}\n",
-            crate::report::csv_field(&image.name),
+            crate::csv_text::csv_field(&image.name),
             image.dice,
             image.predicted,
-            crate::report::csv_field(image.flag.as_deref().unwrap_or(""))
+            crate::csv_text::csv_field(image.flag.as_deref().unwrap_or(""))
         ));
     }
     std::fs::write(path, text).map_err(|source| TrainError::Io {

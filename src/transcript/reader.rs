@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::format::{EndEvent, EndStatus, Event, FilesEvent, Header, OutcomeEvent, FORMAT_VERSION};
+use super::format::{
+    EndEvent, EndStatus, Event, FilesEvent, Header, OutcomeEvent, TrainingEvent, FORMAT_VERSION,
+};
 
 /// A transcript as read from disk.
 #[derive(Debug, Clone)]
@@ -58,6 +60,14 @@ impl Transcript {
     pub fn end(&self) -> Option<&EndEvent> {
         self.events.iter().find_map(|e| match e {
             Event::End(end) => Some(end),
+            _ => None,
+        })
+    }
+
+    /// Every training of the run's program (`harness train`), in order.
+    pub fn trainings(&self) -> impl Iterator<Item = &TrainingEvent> {
+        self.events.iter().filter_map(|e| match e {
+            Event::Training(t) => Some(t.as_ref()),
             _ => None,
         })
     }

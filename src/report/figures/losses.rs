@@ -9,7 +9,7 @@ use super::plan::{slug, Csv, Plan, Skip, SIZE};
 use crate::target::unet_checks::parse_losses;
 use crate::target::unet_outputs::{TRAIN_LOSSES, VAL_LOSSES};
 use crate::train::OUT_DIR;
-use crate::transcript::{Event, TrainingEvent, Transcript};
+use crate::transcript::{TrainingEvent, Transcript};
 
 /// One loss series, read and parsed, or why not.
 fn series(run: &Path, artefacts: &Path, file: &str) -> Result<Vec<(f64, f64)>, String> {
@@ -23,11 +23,7 @@ fn series(run: &Path, artefacts: &Path, file: &str) -> Result<Vec<(f64, f64)>, S
 pub(crate) fn loss_curves(transcripts: &[Transcript]) -> Vec<Result<Plan, Skip>> {
     let mut out = Vec::new();
     for run in transcripts {
-        let trainings = run.events.iter().filter_map(|e| match e {
-            Event::Training(t) => Some(t.as_ref()),
-            _ => None,
-        });
-        for (index, training) in trainings.enumerate() {
+        for (index, training) in run.trainings().enumerate() {
             out.push(one(run, training, index + 1));
         }
     }

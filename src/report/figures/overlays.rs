@@ -13,7 +13,7 @@ use super::plan::{slug, Csv, Plan, Skip};
 use crate::dataset::{image_file_name, mask_file_name, IMAGES_DIR, MASKS_DIR, SPLIT_FILE};
 use crate::eval::ImageDice;
 use crate::train::{split_folder_name, PRED_DIR};
-use crate::transcript::{Event, TrainingEvent, Transcript};
+use crate::transcript::{TrainingEvent, Transcript};
 
 /// The side of the square each panel is fitted into, in pixels.
 const PANEL: u32 = 200;
@@ -36,11 +36,7 @@ pub(crate) fn overlays(
 ) -> Vec<Result<Plan, Skip>> {
     let mut out = Vec::new();
     for run in transcripts {
-        let trainings = run.events.iter().filter_map(|e| match e {
-            Event::Training(t) => Some(t.as_ref()),
-            _ => None,
-        });
-        for (index, training) in trainings.enumerate() {
+        for (index, training) in run.trainings().enumerate() {
             out.push(one(run, training, index + 1, splits_dir, count));
         }
     }

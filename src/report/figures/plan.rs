@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::chart::Chart;
-use crate::report::csv_field;
+use crate::csv_text::csv_field;
 use crate::transcript::Transcript;
 
 /// A figure, drawn or not yet.

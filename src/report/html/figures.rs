@@ -1,9 +1,8 @@
 //! The figures section: each figure an image beside the page and the CSV it was drawn from.
 //!
-//! The report does not draw figures itself. Whoever draws them (`harness report html
-//! --figures DIR` today; `report::figures` once it lands, through the hook
-//! `commands::report::figures_for_html`) hands over `FigureEntry`s whose paths are relative to
-//! the report's folder.
+//! The page does not draw figures itself: `commands::report` draws them with `report::figures`
+//! (or copies those of `--figures DIR`) and hands over `FigureEntry`s whose paths are relative
+//! to the report's folder.
 
 use super::escape::escape;
 

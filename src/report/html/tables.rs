@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::super::dice_table::{mean_text, median_ci_text, show, spread_footnote, DiceTable};
 use super::super::errors_table::ErrorTable;
-use super::super::render::{cost, label, rounds_mean, row_label};
+use super::super::render::{category_cell, cost, label, rounds_mean, row_label};
 use super::super::row_key::row_name;
 use super::super::stats_table::{
     comparison_text, interval, percent, share_fixed, success_by, success_text, StatsReport,
@@ -108,13 +108,7 @@ pub(crate) fn errors_table(table: &ErrorTable, provenance: &Provenance) -> Strin
             out.push_str("<tr>");
             out.push_str(&text(&label(row)));
             for category in &categories {
-                let rounds = row.rounds_by_category.get(category).copied().unwrap_or(0);
-                let diagnostics = row
-                    .diagnostics_by_category
-                    .get(category)
-                    .copied()
-                    .unwrap_or(0);
-                out.push_str(&num(format!("{rounds} ({diagnostics})")));
+                out.push_str(&num(category_cell(row, *category)));
             }
             let _ = writeln!(
                 out,
