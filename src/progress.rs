@@ -170,6 +170,17 @@ impl Progress {
         }
     }
 
+    /// A step that is not a fix-loop round (checking a dataset, training, predicting): the
+    /// label and `message`, repeated with its duration while it lasts.
+    pub fn step(&self, message: &str) {
+        let message = format!("{} · {message}", self.label);
+        match (&self.bar, &self.beat) {
+            (Some(bar), _) => bar.set_message(message),
+            (None, Some((beat, _))) => beat.step(message),
+            (None, None) => {}
+        }
+    }
+
     /// Repeats the current step's line now, as the heartbeat does (nothing on a terminal).
     pub fn beat_now(&self) {
         if let Some((beat, _)) = &self.beat {
@@ -226,6 +237,27 @@ mod tests {
             "[0:00] gpt-x r2 · iteration 3/10 · building (for 0:00)"
         );
         assert_eq!(lines[2], "gpt-x r2: gave up");
+    }
+
+    /// `harness train`'s steps (hours of training among them) are lines too, repeated.
+    #[test]
+    fn a_free_step_is_a_line_and_is_repeated_while_it_lasts() {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let group = ProgressGroup::lines(buffer.clone(), Duration::from_secs(3600));
+        let progress = group.run("run-1 (training 2 of 3, split seed 1)", 0);
+        progress.step("training");
+        progress.beat_now();
+        drop(progress);
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "[0:00] run-1 (training 2 of 3, split seed 1) · training",
+                "[0:00] run-1 (training 2 of 3, split seed 1) · training (for 0:00)"
+            ],
+            "{text}"
+        );
     }
 
     #[test]

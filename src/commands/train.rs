@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cli::{GlobalArgs, TrainArgs};
 use crate::dataset::SynthKind;
+use crate::progress::Progress;
 use crate::runs::resolve_run;
 use crate::train::{train_run, TrainOptions};
 use crate::transcript::{read_transcript, TrainingEvent, Transcript};
@@ -40,10 +41,19 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
             train_timeout: Duration::from_secs_f64(args.train_hours.max(0.0) * 3600.0),
             predict_timeout: Duration::from_secs(3600),
         };
-        let training = format!("training {} of {seeds}, split seed {split_seed}", index + 1);
+        // A line per step, repeated every 10 s while it lasts (hours, for a training).
+        let progress = Progress::new(
+            &format!(
+                "{} (training {} of {seeds}, split seed {split_seed})",
+                transcript.header.run_id,
+                index + 1
+            ),
+            0,
+        );
         let event = train_run(&transcript, target.as_ref(), &options, &|phase| {
-            eprintln!("{} ({training}): {phase}", transcript.header.run_id)
+            progress.step(phase)
         })?;
+        progress.finish();
         print_training(&transcript, &event, &path);
         all_ok &= event.errors.is_empty() && event.dice.is_some();
         scored.extend(event.dice.as_ref().map(|dice| dice.mean));
