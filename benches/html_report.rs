@@ -120,6 +120,7 @@ fn rounds(succeeds: bool, prompt: &str) -> Vec<Event> {
                     path: path.clone(),
                     sha256: sha256_hex(content.as_bytes()),
                     content: Some(content.clone()),
+                    span: None,
                 })
                 .collect(),
             kept: Vec::new(),

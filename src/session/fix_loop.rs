@@ -320,6 +320,7 @@ pub(crate) fn drive(
                 path: path.clone(),
                 sha256: sha256_hex(content.as_bytes()),
                 content: None,
+                span: None,
             })
             .collect();
         writer.append(&Event::Files(FilesEvent {
@@ -576,11 +577,7 @@ fn apply_reply(
                 .files
                 .into_iter()
                 .map(|file| {
-                    let entry = FileEntry {
-                        path: file.path.clone(),
-                        sha256: sha256_hex(file.content.as_bytes()),
-                        content: Some(file.content.clone()),
-                    };
+                    let entry = FileEntry::written(file.path.clone(), &file.content, &reply.text);
                     files.insert(file.path, file.content);
                     (entry, file.guessed)
                 })

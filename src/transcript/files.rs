@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::prompt::sha256_hex;
 
+use super::format::Event;
 use super::reader::{ReadError, Transcript};
 
 impl Transcript {
@@ -11,9 +12,19 @@ impl Transcript {
     /// checked against their recorded hashes.
     pub fn files_at(&self, iteration: u32) -> Result<BTreeMap<String, String>, ReadError> {
         let mut files = BTreeMap::new();
-        for event in self.files_events().filter(|f| f.iteration <= iteration) {
+        // A written file may be a span of the reply just before its files event (format 5).
+        let mut reply: Option<&str> = None;
+        for event in &self.events {
+            let event = match event {
+                Event::Reply(r) => {
+                    reply = Some(r.text.as_str());
+                    continue;
+                }
+                Event::Files(f) if f.iteration <= iteration => f,
+                _ => continue,
+            };
             for entry in &event.written {
-                let Some(content) = &entry.content else {
+                let Some(content) = entry.content_in(reply) else {
                     return Err(self.broken(format!(
                         "iteration {}: written file {} has no content",
                         event.iteration, entry.path
@@ -25,7 +36,7 @@ impl Transcript {
                         event.iteration, entry.path
                     )));
                 }
-                files.insert(entry.path.clone(), content.clone());
+                files.insert(entry.path.clone(), content.to_string());
             }
             for entry in &event.kept {
                 let held = files.get(&entry.path).map(|c| sha256_hex(c.as_bytes()));

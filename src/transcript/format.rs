@@ -1,9 +1,10 @@
-//! The transcript format, version 4 (versions 1 to 3 read unchanged).
+//! The transcript format, version 5 (versions 1 to 4 read unchanged).
 //!
 //! Version 3 added the program's own output to `run` events and the machine and the limits
 //! generated code ran under to the header. Version 4 added the model's own context and output
-//! limits to the header's registry entry (`llm.limits`). Every addition is optional, so older
-//! files read with them absent.
+//! limits to the header's registry entry (`llm.limits`). Version 5 stores a written file that
+//! the reply holds verbatim as a `span` of the reply's text instead of a second copy. Every
+//! addition is optional, so older files read with them absent.
 //!
 //! A transcript is `harness-runs/<run-id>/transcript.yaml`: a YAML stream with one document per
 //! event. Every document starts with a `---` line and ends with a `...` line (YAML's explicit
@@ -16,9 +17,9 @@
 //! event is `end`. A `resume` event marks where a crashed run was taken up again; see
 //! `ResumeEvent` for how it reads. Durations and latencies are recorded but never compared in replay.
 //!
-//! Every iteration's files can be rebuilt: `files.written` holds the full content of each file
-//! the reply provided; `files.kept` names, by hash, the files carried over from the iteration
-//! before. Requests hold only the messages added since the previous request (`history_len` says
+//! Every iteration's files can be rebuilt: `files.written` holds the content of each file the
+//! reply provided (from version 5, its byte span in the reply before it); `files.kept` names, by
+//! hash, the files carried over from the iteration before. Requests hold only the messages added since the previous request (`history_len` says
 //! how many came before), so a run of 20 iterations does not store its history 20 times.
 
 use std::collections::BTreeMap;
@@ -32,7 +33,7 @@ use crate::llm::{ChatMessage, FinishReason, Reply, SamplingParams, Usage};
 use crate::taxonomy::ErrorRecord;
 
 /// The format version this harness writes. It reads this version and every older one.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// One document of the stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -283,8 +284,42 @@ pub struct ModelErrorEvent {
 pub struct FileEntry {
     pub path: String,
     pub sha256: String,
+    /// The file's bytes, where they are not a slice of the reply (`span`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Where the file's bytes are in the text of the reply just before this `files` event: a
+    /// byte range `[start, end)`, so a reply's code is stored once (format version 5). The
+    /// hash is checked on every read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<[usize; 2]>,
+}
+
+impl FileEntry {
+    /// A written file, stored as a span of `reply` where its bytes are found there verbatim,
+    /// else in full.
+    pub fn written(path: String, content: &str, reply: &str) -> FileEntry {
+        let sha256 = crate::prompt::sha256_hex(content.as_bytes());
+        let span = (!content.is_empty())
+            .then(|| reply.find(content))
+            .flatten()
+            .map(|start| [start, start + content.len()]);
+        FileEntry {
+            path,
+            sha256,
+            content: span.is_none().then(|| content.to_string()),
+            span,
+        }
+    }
+
+    /// The file's bytes: its own, or its span of `reply` (the text of the reply before its
+    /// `files` event); `None` when neither is there or the span is outside the reply.
+    pub fn content_in<'a>(&'a self, reply: Option<&'a str>) -> Option<&'a str> {
+        match (&self.content, self.span) {
+            (Some(content), _) => Some(content),
+            (None, Some([start, end])) => reply?.get(start..end),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The files of this iteration's crate, as extraction left them.

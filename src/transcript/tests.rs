@@ -109,6 +109,7 @@ fn events() -> Vec<Event> {
                 path: "src/main.rs".into(),
                 sha256: crate::prompt::sha256_hex(code.as_bytes()),
                 content: Some(code.into()),
+                span: None,
             }],
             kept: vec![],
             notes: vec![],
@@ -179,7 +180,7 @@ fn version_1_and_2_files_read_with_the_version_3_fields_absent() {
         assert_old(&transcript);
         assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
     }
-    assert_eq!(FORMAT_VERSION, 4);
+    assert_eq!(FORMAT_VERSION, 5);
 }
 
 /// The study's committed runs (format version 2, where present) read the same way.
@@ -305,4 +306,65 @@ fn tampered_file_content_is_detected_when_rebuilding_files() {
 fn multi_line_text_is_stored_as_readable_blocks() {
     let text = encode_all(&events());
     assert!(text.contains("text: |"), "{text}");
+}
+
+/// Format 5 (issue 11): a file the reply holds verbatim is stored as a span of the reply, not a
+/// second copy; the crate rebuilds the same, and a span that no longer matches is caught.
+#[test]
+fn a_file_found_in_its_reply_is_stored_once_as_a_span() {
+    let mut events = events();
+    let reply = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Reply(r) => Some(r.text.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let code = "fn main() {\n    println!(\"---\");\n}\n...\n---\n";
+    let entry = FileEntry::written("src/main.rs".into(), code, &reply);
+    let start = "```rust src/main.rs\n".len();
+    assert_eq!(entry.span, Some([start, start + code.len()]));
+    assert_eq!(entry.content, None);
+    for event in &mut events {
+        if let Event::Files(files) = event {
+            files.written = vec![entry.clone()];
+        }
+    }
+    let with_span = encode_all(&events);
+    let transcript = parse_transcript(&with_span, Path::new("t.yaml")).unwrap();
+    assert_eq!(transcript.events, events[1..], "round trips");
+    assert_eq!(transcript.files_at(1).unwrap()["src/main.rs"], code);
+    let full = encode_all(&self::events());
+    assert!(
+        with_span.len() + code.len() <= full.len(),
+        "{} bytes against {}",
+        with_span.len(),
+        full.len()
+    );
+
+    // Not in the reply verbatim (or empty): stored in full, as before.
+    let other = FileEntry::written("Cargo.toml".into(), "[package]\n", &reply);
+    assert_eq!(
+        (other.span, other.content.as_deref()),
+        (None, Some("[package]\n"))
+    );
+    let empty = FileEntry::written("src/lib.rs".into(), "", &reply);
+    assert_eq!((empty.span, empty.content.as_deref()), (None, Some("")));
+
+    // A span that points elsewhere in the reply fails the hash check; one past its end is
+    // missing content.
+    for (span, says) in [
+        ([0, code.len()], "does not match its hash"),
+        ([start, reply.len() + 1], "has no content"),
+    ] {
+        let mut broken = events.clone();
+        for event in &mut broken {
+            if let Event::Files(files) = event {
+                files.written[0].span = Some(span);
+            }
+        }
+        let transcript = parse_transcript(&encode_all(&broken), Path::new("t.yaml")).unwrap();
+        let err = transcript.files_at(1).unwrap_err();
+        assert!(err.to_string().contains(says), "{err}");
+    }
 }

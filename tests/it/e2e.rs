@@ -47,13 +47,25 @@ fn categories(transcript: &Transcript, iteration: u32) -> Vec<Category> {
 /// Events with what legitimately differs between two runs of the same conversation blanked:
 /// timings, the server's port, the provenance, the hash of a binary built in another folder.
 fn comparable(transcript: &Transcript) -> Vec<Event> {
+    // Written files as their bytes, whether stored in full or as a span of the reply before
+    // them (format 5), so recordings of either format compare.
+    let mut reply = String::new();
     transcript
         .events
         .iter()
         .cloned()
         .map(|mut event| {
             match &mut event {
-                Event::Reply(e) => e.latency_ms = 0,
+                Event::Files(files) => {
+                    for entry in &mut files.written {
+                        entry.content = entry.content_in(Some(&reply)).map(str::to_string);
+                        entry.span = None;
+                    }
+                }
+                Event::Reply(e) => {
+                    reply = e.text.clone();
+                    e.latency_ms = 0;
+                }
                 Event::ModelError(e) => e.latency_ms = 0,
                 Event::Build(e) => {
                     e.duration_ms = 0;
@@ -285,6 +297,27 @@ fn generate_loops_until_it_works_records_everything_and_counts_it() {
         comparable(&recorded),
         comparable(&transcript),
         "the committed fixture run is stale: rerun with HARNESS_UPDATE_FIXTURES=1"
+    );
+    // Each reply's code is stored once: every written file is a span of its reply (format 5).
+    let written: Vec<_> = transcript
+        .files_events()
+        .flat_map(|f| f.written.iter())
+        .collect();
+    assert_eq!(written.len(), 5);
+    assert!(
+        written
+            .iter()
+            .all(|f| f.span.is_some() && f.content.is_none()),
+        "{written:?}"
+    );
+    let (now, before) = (
+        std::fs::metadata(run.join("transcript.yaml"))
+            .unwrap()
+            .len(),
+        std::fs::metadata(&committed).unwrap().len(),
+    );
+    eprintln!(
+        "transcript of the scripted run: {now} bytes (the committed format 1 copy: {before})"
     );
 
     // What this run recorded of the machine stays out of what replay compares.

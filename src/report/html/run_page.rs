@@ -317,6 +317,8 @@ pub(crate) fn run_page(provenance: &Provenance, index: usize) -> String {
         }
     }
     let mut before_files = BTreeMap::new();
+    // Written files may be spans of the reply before them (transcript format 5).
+    let mut last_reply: Option<&str> = None;
     for (&iteration, events) in &rounds {
         let charge = charges.get(&iteration);
         let _ = writeln!(
@@ -325,7 +327,10 @@ pub(crate) fn run_page(provenance: &Provenance, index: usize) -> String {
             charge.map_or("", Charge::class)
         );
         for event in events {
-            body.push_str(&event_html(event, iteration, &mut before_files));
+            if let Event::Reply(reply) = event {
+                last_reply = Some(reply.text.as_str());
+            }
+            body.push_str(&event_html(event, iteration, last_reply, &mut before_files));
         }
         if let Some(charge) = charge {
             let _ = writeln!(
@@ -361,6 +366,7 @@ pub(crate) fn run_page(provenance: &Provenance, index: usize) -> String {
 fn event_html(
     event: &Event,
     iteration: u32,
+    reply: Option<&str>,
     before_files: &mut BTreeMap<String, String>,
 ) -> String {
     let mut out = String::new();
@@ -443,9 +449,9 @@ fn event_html(
             // its start for every round.
             let mut now = before_files.clone();
             for entry in &files.written {
-                match &entry.content {
+                match entry.content_in(reply) {
                     Some(content) if sha256_hex(content.as_bytes()) == entry.sha256 => {
-                        now.insert(entry.path.clone(), content.clone());
+                        now.insert(entry.path.clone(), content.to_string());
                     }
                     _ => {
                         let _ = writeln!(
