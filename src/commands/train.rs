@@ -7,10 +7,11 @@ use crate::cli::{GlobalArgs, TrainArgs};
 use crate::dataset::SynthKind;
 use crate::progress::Progress;
 use crate::runs::resolve_run;
+use crate::sandbox::{Isolation, Phase};
 use crate::train::{train_run, TrainOptions};
 use crate::transcript::{read_transcript, TrainingEvent, Transcript};
 
-use super::{isolation, target_for, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
+use super::{target_for, warn_if_unconfined, UserError, EXIT_OK, EXIT_RUN_FAILED};
 
 use super::fetch::DATASETS_DIR;
 /// The cache's folder of laid-out held-out splits.
@@ -21,7 +22,8 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
     let transcript = read_transcript(&path)?;
     let cache = crate::toolchain::cache_dir_from_env(global.cache_dir.as_deref())?;
     let (name, dir) = dataset(&cache, args)?;
-    let isolation = isolation(global)?;
+    let train_timeout = Duration::from_secs_f64(args.train_hours.max(0.0) * 3600.0);
+    let isolation = training_isolation(super::isolation(global)?, train_timeout, cores())?;
     let target = target_for(&transcript.header.target.id, global, &isolation)?;
     warn_if_unconfined(target.as_ref());
     let seeds = args.seeds as u64;
@@ -38,7 +40,7 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
                 .join(&transcript.header.run_id),
             epochs: args.epochs,
             split_seed,
-            train_timeout: Duration::from_secs_f64(args.train_hours.max(0.0) * 3600.0),
+            train_timeout,
             predict_timeout: Duration::from_secs(3600),
         };
         // A line per step, repeated every 10 s while it lasts (hours, for a training).
@@ -62,6 +64,39 @@ pub fn train(global: &GlobalArgs, args: &TrainArgs) -> anyhow::Result<u8> {
         print_over_seeds(&scored, seeds);
     }
     Ok(if all_ok { EXIT_OK } else { EXIT_RUN_FAILED })
+}
+
+/// The machine's cores, as many as training threads can use at once.
+fn cores() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+}
+
+/// The sandbox with a CPU-time cap for training no lower than `wall` on every core (methodology
+/// R4): CPU time adds up over a process's threads, so `--train-hours` on `cores` cores may use
+/// that many times the hours. Refused, saying what to do, where the harness's own limit is lower.
+pub(crate) fn training_isolation(
+    isolation: Isolation,
+    wall: Duration,
+    cores: u64,
+) -> Result<Isolation, UserError> {
+    let needed = wall.as_secs().saturating_mul(cores);
+    let raised = isolation.with_sandbox(|sandbox| {
+        let mut limits = *sandbox.limits_for(Phase::Train);
+        if limits.cpu_seconds.is_some_and(|cpu| cpu < needed) {
+            limits.cpu_seconds = Some(needed);
+        }
+        sandbox.limits(Phase::Train, limits)
+    });
+    let granted = raised
+        .sandbox()
+        .and_then(|s| s.effective_limits(Phase::Train).cpu_seconds);
+    match granted {
+        Some(cpu) if cpu < needed => Err(UserError(format!(
+            "training may take {} h on {cores} core(s), up to {needed} CPU seconds, but the harness itself may use only {cpu} (its own `ulimit -t`): raise that limit or lower --train-hours",
+            wall.as_secs_f64() / 3600.0
+        ))),
+        _ => Ok(raised),
+    }
 }
 
 /// One line over every training of this invocation (methodology S6, S7).
@@ -188,5 +223,36 @@ fn dataset(cache: &Path, args: &TrainArgs) -> anyhow::Result<(String, PathBuf)> 
                 .unwrap_or_else(|| "dataset".to_string());
             Ok((name, dir))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Methodology R4: twelve hours on two cores may use 86,400 CPU seconds, so the training's
+    /// cap (4 hours by default) is raised to that; a cap already higher is kept; unconfined
+    /// training has none to raise.
+    #[test]
+    fn the_training_cpu_cap_covers_the_asked_hours_on_every_core() {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        let unconfined = training_isolation(Isolation::Unconfined, hours(12), 2).unwrap();
+        assert!(unconfined.sandbox().is_none());
+        let Ok(isolation) = Isolation::choose(false) else {
+            eprintln!(
+                "SKIPPED: no working sandbox on this machine (bubblewrap), so no cap to raise"
+            );
+            return;
+        };
+        let cap = |isolation: &Isolation| {
+            isolation
+                .sandbox()
+                .and_then(|s| s.limits_for(Phase::Train).cpu_seconds)
+        };
+        assert_eq!(cap(&isolation), Some(4 * 3600), "the default");
+        let raised = training_isolation(isolation.clone(), hours(12), 2).unwrap();
+        assert_eq!(cap(&raised), Some(12 * 3600 * 2));
+        let kept = training_isolation(isolation, hours(1), 2).unwrap();
+        assert_eq!(cap(&kept), Some(4 * 3600));
     }
 }

@@ -219,6 +219,8 @@ pub(super) fn training(dataset: &str, mean: Option<f64>, reported: Option<f64>) 
         dice_disagrees: matches!((mean, reported), (Some(m), Some(r)) if (m - r).abs() > 0.05),
         threshold_baseline: Some(0.31),
         artefacts: "artefacts/x".into(),
+        sandbox: None,
+        limits: None,
     }))
 }
 

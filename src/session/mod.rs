@@ -9,5 +9,5 @@ mod resume;
 pub use budget::{Budget, InvocationBudget, Limits, Spent, BUDGET_REASON_PREFIX};
 pub use fix_loop::{run_session, Phase, SessionConfig, SessionError, SessionSummary};
 pub use machine::machine_info;
-pub use provenance::{harness_info, limits_record, now_rfc3339, toolchain_info};
+pub use provenance::{harness_info, limits_record, now_rfc3339, phase_record, toolchain_info};
 pub use resume::resume_session;

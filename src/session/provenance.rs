@@ -50,7 +50,8 @@ pub fn limits_record(limits: &TargetLimits) -> RunLimits {
     }
 }
 
-fn phase_record(limits: &ProcessLimits) -> PhaseLimits {
+/// One phase's limits as a transcript records them.
+pub fn phase_record(limits: &ProcessLimits) -> PhaseLimits {
     let sandbox = limits.sandbox.as_ref();
     PhaseLimits {
         time_s: limits.time.as_secs(),

@@ -76,7 +76,8 @@ pub struct ProcessLimits {
 }
 
 impl ProcessLimits {
-    fn of(time: Duration, output: OutputCap, isolation: &Isolation, phase: Phase) -> Self {
+    /// The limits of a process of `phase` with wall-clock limit `time` under `isolation`.
+    pub fn of(time: Duration, output: OutputCap, isolation: &Isolation, phase: Phase) -> Self {
         ProcessLimits {
             time,
             output,

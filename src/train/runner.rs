@@ -158,6 +158,15 @@ pub fn train_run(
         dice_disagrees: false,
         threshold_baseline: None,
         artefacts,
+        sandbox: Some(target.isolation_description()),
+        limits: Some(crate::session::phase_record(
+            &crate::target::ProcessLimits::of(
+                options.train_timeout,
+                crate::exec::OutputCap::DEFAULT,
+                target.isolation(),
+                crate::sandbox::Phase::Train,
+            ),
+        )),
     };
 
     match &build.program {

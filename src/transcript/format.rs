@@ -3,7 +3,8 @@
 //! Version 3 added the program's own output to `run` events and the machine and the limits
 //! generated code ran under to the header. Version 4 added the model's own context and output
 //! limits to the header's registry entry (`llm.limits`). Version 5 stores a written file that
-//! the reply holds verbatim as a `span` of the reply's text instead of a second copy. Every
+//! the reply holds verbatim as a `span` of the reply's text instead of a second copy, and a
+//! `training` event records its sandbox and limits. Every
 //! addition is optional, so older files read with them absent.
 //!
 //! A transcript is `harness-runs/<run-id>/transcript.yaml`: a YAML stream with one document per
@@ -456,6 +457,12 @@ pub struct TrainingEvent {
     pub threshold_baseline: Option<f64>,
     /// Where the program's outputs and predictions are, relative to the run folder.
     pub artefacts: String,
+    /// How the program ran: `bubblewrap 0.8.0`, or `none (--no-sandbox)` (format version 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
+    /// The limits its training step ran under (format version 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<PhaseLimits>,
 }
 
 /// Which data a training used.

@@ -159,6 +159,17 @@ fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_thresho
     );
     assert_ne!(trainings[0].artefacts, trainings[1].artefacts);
     let training = trainings[0].clone();
+    // How it ran is recorded with it; the CPU-time cap covers the asked 12 hours (R4).
+    assert!(training.sandbox.is_some(), "{training:?}");
+    let limits = training.limits.clone().expect("the training's limits");
+    assert_eq!(limits.time_s, 12 * 3600);
+    if training
+        .sandbox
+        .as_deref()
+        .is_some_and(|s| s.starts_with("bubblewrap"))
+    {
+        assert!(limits.cpu_s >= Some(12 * 3600), "{limits:?}");
+    }
     assert!(training.errors.is_empty(), "{:?}", training.errors);
     let dice = training.dice.expect("the harness scored the predictions");
     assert!((0.0..=1.0).contains(&dice.mean), "{dice:?}");
