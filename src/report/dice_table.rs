@@ -41,6 +41,9 @@ pub struct DiceRow {
     pub worst: Option<f64>,
     /// Trainings whose program reported a Dice more than 0.05 away from the harness's.
     pub disagreements: u32,
+    /// Trainings that failed (phase `train`), by the class of their first error: the fix loop's
+    /// taxonomy. A failed training counts under `trainings`, never in a mean.
+    pub failed_by_category: BTreeMap<crate::taxonomy::Category, u32>,
     /// Mean Dice of the best global threshold on the same split.
     pub threshold_baseline: Option<f64>,
     /// Total training time in seconds.
@@ -131,6 +134,12 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
                 baselines: Vec::new(),
             });
             acc.row.trainings += 1;
+            if let Some(first) = training.errors.first() {
+                *acc.row
+                    .failed_by_category
+                    .entry(first.category)
+                    .or_default() += 1;
+            }
             acc.row.train_seconds += training.train_ms as f64 / 1000.0;
             if let Some(dice) = &training.dice {
                 acc.row.scored += 1;
@@ -178,6 +187,15 @@ pub fn aggregate_dice(transcripts: &[Transcript]) -> DiceTable {
             })
             .collect(),
     }
+}
+
+/// A row's failed trainings by class: `timeout 1, out-of-memory 1`.
+pub(crate) fn failures_text(row: &DiceRow) -> String {
+    row.failed_by_category
+        .iter()
+        .map(|(category, n)| format!("{category} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The sample's summary; `None` for an empty one (or one with a NaN, which Dice never is).
@@ -240,6 +258,27 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
     if table.rows.iter().any(|r| r.disagreements > 0) {
         out.push_str(&format!(
             "\n\"Own Dice disagrees\" counts trainings whose program reported a test Dice more than {DICE_TOLERANCE} away from the harness's. The two are not on the same images: the harness scores the held-out split the program never saw; the program scores its own test split of the training pool. A difference is a reason to read its Dice formula, not proof of a wrong one.\n"
+        ));
+    }
+    let failed: Vec<&DiceRow> = table
+        .rows
+        .iter()
+        .filter(|r| !r.failed_by_category.is_empty())
+        .collect();
+    if !failed.is_empty() {
+        out.push_str(
+            "\nTrainings that failed (phase `train`), by the class of their first error:\n\n",
+        );
+    }
+    for row in failed {
+        let name = row_name(&row.llm, row.variant.as_ref());
+        let label = super::render::row_label(&name, row.fixture, row.reference);
+        out.push_str(&format!(
+            "- {label} on {}: {} of {} training(s) failed: {}\n",
+            row.dataset,
+            row.failed_by_category.values().sum::<u32>(),
+            row.trainings,
+            failures_text(row)
         ));
     }
     if !table.untrained.is_empty() {

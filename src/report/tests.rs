@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::llm::{FinishReason, Usage};
+use crate::taxonomy::{Category, ErrorRecord};
 use crate::transcript::{EndEvent, EndStatus, Event, OutcomeEvent, ReplyEvent, Transcript};
 
 use super::*;
@@ -231,7 +232,11 @@ fn dice_table_from_training_events() {
         .push(training("synthetic-glottis", Some(0.8), Some(0.81)));
     a.events
         .push(training("synthetic-glottis", Some(0.6), Some(0.9)));
-    a.events.push(training("chase-db1", None, None));
+    let mut failed = training("chase-db1", None, None);
+    if let Event::Training(t) = &mut failed {
+        t.errors = vec![ErrorRecord::new(Category::Timeout, "did not finish")];
+    }
+    a.events.push(failed);
     let table = aggregate_dice(&[a]);
     assert_eq!(table.rows.len(), 2);
     let glottis = &table.rows[1];
@@ -254,6 +259,12 @@ fn dice_table_from_training_events() {
     assert_eq!(table.rows[0].mean_dice, None);
     assert_eq!(table.rows[0].mean_dice_sem, None);
     assert_eq!(table.rows[0].median_dice_ci, None);
+    // A failed training is counted, by its class, and in no mean (phase `train`).
+    assert_eq!(
+        table.rows[0].failed_by_category,
+        [(Category::Timeout, 1)].into_iter().collect()
+    );
+    assert!(glottis.failed_by_category.is_empty());
     assert!(
         table.untrained.is_empty(),
         "the one run succeeded and was trained"

@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::super::dice_table::{mean_text, median_ci_text, show, spread_footnote, DiceTable};
+use super::super::dice_table::{
+    failures_text, mean_text, median_ci_text, show, spread_footnote, DiceTable,
+};
 use super::super::errors_table::ErrorTable;
 use super::super::render::{category_cell, cost, label, rounds_mean, row_label};
 use super::super::row_key::row_name;
@@ -199,6 +201,27 @@ pub(crate) fn dice_table(table: &DiceTable, provenance: &Provenance) -> String {
             );
         }
         out.push_str("</table></div>\n");
+        let failed: Vec<_> = table
+            .rows
+            .iter()
+            .filter(|r| !r.failed_by_category.is_empty())
+            .collect();
+        if !failed.is_empty() {
+            out.push_str("<p>Trainings that failed (phase <code>train</code>), by the class of their first error:</p>\n<ul>\n");
+            for row in failed {
+                let name = row_name(&row.llm, row.variant.as_ref());
+                let _ = writeln!(
+                    out,
+                    "<li>{} on {}: {} of {} training(s) failed: {}</li>",
+                    escape(&row_label(&name, row.fixture, row.reference)),
+                    escape(&row.dataset),
+                    row.failed_by_category.values().sum::<u32>(),
+                    row.trainings,
+                    escape(&failures_text(row))
+                );
+            }
+            out.push_str("</ul>\n");
+        }
         if let Some(footnote) = spread_footnote(table) {
             let _ = writeln!(
                 out,
