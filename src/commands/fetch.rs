@@ -3,12 +3,12 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::cli::{DataFetchArgs, GlobalArgs};
 use crate::dataset::{self, licence_notice, FetchEvent, FetchOptions, Mirror};
 
-use super::data::{print_summary, progress_bar};
+use crate::toolchain::{SetupProgress, Step};
+
+use super::data::print_summary;
 use super::{UserError, EXIT_OK};
 
 /// Inside the cache: converted datasets (where `harness train` looks) and the downloads.
@@ -43,20 +43,17 @@ pub fn fetch(global: &GlobalArgs, args: &DataFetchArgs) -> anyhow::Result<u8> {
         || !dataset.licence.non_commercial
         || ask_to_accept(dataset.licence.name)?;
 
-    let bar = progress_bar(0, "");
-    bar.set_style(
-        ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    // A bar on a terminal; elsewhere a line per step, repeated every 10 s with how far it is.
+    let mut shown = FetchProgress::new(SetupProgress::stderr().with_prefix("data fetch"));
     let fetched = dataset::fetch(
         dataset,
         &FetchOptions {
             accept_licence: accepted,
             ..options.clone()
         },
-        &mut |event| report(&bar, event),
+        &mut |event| shown.report(event),
     )?;
-    bar.finish_and_clear();
+    drop(shown);
     if fetched.already_there {
         eprintln!(
             "{} is already fetched in {}",
@@ -95,44 +92,57 @@ fn ask_to_accept(licence: &str) -> anyhow::Result<bool> {
     }
 }
 
-/// One line per file on stderr, and the bar where stderr is a terminal.
-fn report(bar: &ProgressBar, event: FetchEvent) {
-    match event {
-        FetchEvent::Listing { url } => line(bar, format!("listing the files of {url}")),
-        FetchEvent::Reused { file } => {
-            line(bar, format!("{file}: already downloaded and verified"))
-        }
-        FetchEvent::Downloading { file, url } => {
-            line(bar, format!("downloading {file} from {url}"));
-            bar.set_message(file);
-            bar.set_position(0);
-        }
-        FetchEvent::Bytes { done, total } => {
-            if let Some(total) = total {
-                bar.set_length(total);
-            }
-            bar.set_position(done);
-        }
-        FetchEvent::Converting { done, total } => {
-            if done <= 1 {
-                bar.set_style(
-                    ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} {elapsed}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                bar.set_message("converting");
-            }
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        }
-    }
+/// A fetch's progress: a line per file, and the step under way (a download's bytes, the
+/// conversion's images) as a bar or as plain lines that never go silent.
+struct FetchProgress {
+    progress: SetupProgress,
+    step: Option<Step>,
 }
 
-/// A line on stderr, above the bar where there is one.
-fn line(bar: &ProgressBar, text: String) {
-    if bar.is_hidden() {
-        eprintln!("{text}");
-    } else {
-        bar.println(text);
+impl FetchProgress {
+    fn new(progress: SetupProgress) -> Self {
+        FetchProgress {
+            progress,
+            step: None,
+        }
+    }
+
+    fn report(&mut self, event: FetchEvent) {
+        match event {
+            FetchEvent::Listing { url } => {
+                self.progress
+                    .println(&format!("listing the files of {url}"));
+            }
+            FetchEvent::Reused { file } => {
+                self.progress
+                    .println(&format!("{file}: already downloaded and verified"));
+            }
+            FetchEvent::Downloading { file, url } => {
+                // The step before ends (its last line says how long it took) first.
+                self.step = None;
+                self.progress
+                    .println(&format!("downloading {file} from {url}"));
+                self.step = Some(self.progress.bytes(&format!("downloading {file}"), 0));
+            }
+            FetchEvent::Bytes { done, total } => {
+                if let Some(step) = &self.step {
+                    let handle = step.handle();
+                    if let Some(total) = total {
+                        handle.set_length(total);
+                    }
+                    handle.set_position(done);
+                }
+            }
+            FetchEvent::Converting { done, total } => {
+                if done <= 1 || self.step.is_none() {
+                    self.step = None;
+                    self.step = Some(self.progress.count("converting", total as u64));
+                }
+                if let Some(step) = &self.step {
+                    step.set_position(done as u64);
+                }
+            }
+        }
     }
 }
 
@@ -141,6 +151,58 @@ fn list() {
         println!(
             "{:<14} {:<16} {}",
             dataset.name, dataset.licence.name, dataset.title
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Without a terminal a download is never silent: its start, how far it is (the plain line
+    /// the 10-second ticker writes, here asked for at once) and its end are lines.
+    #[test]
+    fn a_download_without_a_terminal_is_reported_in_plain_lines() {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        // An interval no test reaches: the progress line comes from `report_now`.
+        let lines = SetupProgress::lines(buffer.clone(), Duration::from_secs(3600))
+            .with_prefix("data fetch");
+        let mut shown = FetchProgress::new(lines);
+        shown.report(FetchEvent::Listing {
+            url: "http://127.0.0.1/list".into(),
+        });
+        shown.report(FetchEvent::Downloading {
+            file: "a.zip".into(),
+            url: "http://127.0.0.1/a.zip".into(),
+        });
+        shown.report(FetchEvent::Bytes {
+            done: 1_000_000,
+            total: Some(4_000_000),
+        });
+        shown.step.as_ref().expect("a download step").report_now();
+        drop(shown);
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(
+            lines[0],
+            "data fetch: listing the files of http://127.0.0.1/list"
+        );
+        assert_eq!(
+            lines[1],
+            "data fetch: downloading a.zip from http://127.0.0.1/a.zip"
+        );
+        assert_eq!(lines[2], "data fetch: downloading a.zip ...");
+        assert!(
+            lines[3].starts_with("data fetch: downloading a.zip: 1.00 MB of 4.00 MB (25%), "),
+            "{text}"
+        );
+        assert!(
+            lines[4].starts_with("data fetch: downloading a.zip: done in "),
+            "{text}"
         );
     }
 }

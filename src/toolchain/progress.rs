@@ -19,7 +19,11 @@ type Sink = Arc<Mutex<dyn Write + Send>>;
 #[derive(Clone)]
 enum Display {
     Bars(MultiProgress),
-    Lines { sink: Sink, interval: Duration },
+    Lines {
+        sink: Sink,
+        interval: Duration,
+        prefix: &'static str,
+    },
     Hidden,
 }
 
@@ -56,10 +60,42 @@ impl SetupProgress {
         }
     }
 
+    /// The same display, its plain lines starting `prefix:` instead of `setup:` (another
+    /// command's long steps: `data fetch`).
+    pub fn with_prefix(self, prefix: &'static str) -> Self {
+        match self.display {
+            Display::Lines { sink, interval, .. } => SetupProgress {
+                display: Display::Lines {
+                    sink,
+                    interval,
+                    prefix,
+                },
+            },
+            display => SetupProgress { display },
+        }
+    }
+
+    /// A line of its own: above the bars, or a plain line (nothing when hidden).
+    pub fn println(&self, line: &str) {
+        match &self.display {
+            Display::Bars(multi) => {
+                if multi.println(line).is_err() {
+                    eprintln!("{line}");
+                }
+            }
+            Display::Lines { sink, prefix, .. } => write_prefixed(sink, prefix, line),
+            Display::Hidden => {}
+        }
+    }
+
     /// Plain lines into `sink`, a running step reported every `interval`.
     pub fn lines(sink: Arc<Mutex<dyn Write + Send>>, interval: Duration) -> Self {
         SetupProgress {
-            display: Display::Lines { sink, interval },
+            display: Display::Lines {
+                sink,
+                interval,
+                prefix: "setup",
+            },
         }
     }
 
@@ -105,13 +141,18 @@ impl SetupProgress {
                     lines: None,
                 }
             }
-            Display::Lines { sink, interval } => {
+            Display::Lines {
+                sink,
+                interval,
+                prefix,
+            } => {
                 bar.set_draw_target(ProgressDrawTarget::hidden());
                 bar.set_message(message.to_string());
                 let lines = Lines {
                     sink: sink.clone(),
                     bar: bar.clone(),
                     unit,
+                    prefix,
                 };
                 lines.write(&format!("{message} ..."));
                 let (stop, stopped) = mpsc::channel::<()>();
@@ -159,14 +200,19 @@ struct Lines {
     sink: Sink,
     bar: ProgressBar,
     unit: Unit,
+    prefix: &'static str,
+}
+
+fn write_prefixed(sink: &Sink, prefix: &str, line: &str) {
+    if let Ok(mut sink) = sink.lock() {
+        let _ = writeln!(sink, "{prefix}: {line}");
+        let _ = sink.flush();
+    }
 }
 
 impl Lines {
     fn write(&self, line: &str) {
-        if let Ok(mut sink) = self.sink.lock() {
-            let _ = writeln!(sink, "setup: {line}");
-            let _ = sink.flush();
-        }
+        write_prefixed(&self.sink, self.prefix, line);
     }
 
     /// One line on how the step stands now.
@@ -275,6 +321,13 @@ pub struct StepHandle {
 }
 
 impl StepHandle {
+    /// The total, once it is known (a download's length).
+    pub fn set_length(&self, length: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(length);
+        }
+    }
+
     pub fn set_position(&self, position: u64) {
         if let Some(bar) = &self.bar {
             bar.set_position(position.min(bar.length().unwrap_or(u64::MAX)));
