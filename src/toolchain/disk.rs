@@ -46,16 +46,19 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-/// A duration for people: `0.4 s`, `35 s`, `2 min 10 s`.
+/// A duration for people: `0.4 s`, `35 s`, `2 min 10 s`, `12 h 0 min`.
 pub fn human_duration(duration: std::time::Duration) -> String {
     let secs = duration.as_secs_f64();
     if secs < 10.0 {
         format!("{secs:.1} s")
     } else if secs < 60.0 {
         format!("{secs:.0} s")
-    } else {
+    } else if secs < 3600.0 {
         let whole = duration.as_secs();
         format!("{} min {} s", whole / 60, whole % 60)
+    } else {
+        let whole = duration.as_secs();
+        format!("{} h {} min", whole / 3600, whole / 60 % 60)
     }
 }
 
@@ -78,6 +81,8 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(420)), "0.4 s");
         assert_eq!(human_duration(Duration::from_secs(35)), "35 s");
         assert_eq!(human_duration(Duration::from_secs(130)), "2 min 10 s");
+        assert_eq!(human_duration(Duration::from_secs(12 * 3600)), "12 h 0 min");
+        assert_eq!(human_duration(Duration::from_secs(3600 + 150)), "1 h 2 min");
     }
 
     #[test]

@@ -180,7 +180,11 @@ pub fn train_run(
             }
         }
         Some(program) => {
-            progress("training");
+            // How far is the time so far (the heartbeat) against the most it may take.
+            progress(&format!(
+                "training (stopped after {} at the latest)",
+                crate::toolchain::human_duration(options.train_timeout)
+            ));
             let train = trainer.train(
                 &workspace,
                 program,
@@ -195,7 +199,10 @@ pub fn train_run(
                 let outputs = trainer.check_outputs(&out_dir, options.epochs);
                 event.errors = outputs.errors;
                 event.reported_test_dice = outputs.reported_test_dice;
-                progress("predicting the held-out images");
+                progress(&format!(
+                    "predicting the held-out images (stopped after {} at the latest)",
+                    crate::toolchain::human_duration(options.predict_timeout)
+                ));
                 let predict = trainer.predict(
                     &workspace,
                     program,
