@@ -68,6 +68,17 @@ pub(crate) fn category_cell(row: &LlmRow, category: crate::taxonomy::Category) -
     format!("{rounds} ({diagnostics})")
 }
 
+/// Why a run did not finish, as its end event says (or that it has none).
+pub(crate) fn why_unfinished(run: &super::UnfinishedRun) -> String {
+    match &run.reason {
+        Some(reason) => format!("aborted: {reason}"),
+        None if run.status == "incomplete" => {
+            "interrupted (no end event; `harness generate --resume` goes on)".to_string()
+        }
+        None => run.status.clone(),
+    }
+}
+
 /// The rounds mean, or why there is none.
 pub(crate) fn rounds_mean(row: &LlmRow) -> String {
     row.rounds_mean
@@ -129,13 +140,7 @@ pub fn render_markdown(table: &ErrorTable) -> String {
     for run in &table.unfinished {
         let name = super::row_key::row_name(&run.llm, run.variant.as_ref());
         let who = row_label(&name, run.fixture, run.reference);
-        let why = match &run.reason {
-            Some(reason) => format!("aborted: {reason}"),
-            None if run.status == "incomplete" => {
-                "interrupted (no end event; `harness generate --resume` goes on)".to_string()
-            }
-            None => run.status.clone(),
-        };
+        let why = why_unfinished(run);
         let _ = writeln!(
             out,
             "- {who}: `{}` after {} iteration(s), {why}",

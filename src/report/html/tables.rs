@@ -8,7 +8,7 @@ use super::super::dice_table::{
     failures_text, mean_text, median_ci_text, show, spread_footnote, DiceTable,
 };
 use super::super::errors_table::ErrorTable;
-use super::super::render::{category_cell, cost, label, rounds_mean, row_label};
+use super::super::render::{category_cell, cost, label, rounds_mean, row_label, why_unfinished};
 use super::super::row_key::row_name;
 use super::super::stats_table::{
     comparison_text, interval, percent, share_fixed, success_by, success_text, StatsReport,
@@ -132,10 +132,7 @@ pub(crate) fn errors_table(table: &ErrorTable, provenance: &Provenance) -> Strin
                 Some(page) => format!("<a href=\"{}\">{}</a>", escape(&page), escape(&run.run_id)),
                 None => escape(&run.run_id),
             };
-            let why = match &run.reason {
-                Some(reason) => format!("aborted: {reason}"),
-                None => format!("{} (no end event)", run.status),
-            };
+            let why = why_unfinished(run);
             let _ = writeln!(
                 out,
                 "<li>{}: {id} after {} iteration(s), {}</li>",
