@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::openai_errors::{
     checked_setup, describe, describe_error_body, error_message, invalid_setup, redact, snippet,
-    timed_out, transport_kind,
+    status_in_body, timed_out, transport_kind,
 };
 use super::retry::parse_retry_after;
 use super::{
@@ -136,11 +136,14 @@ impl OpenAiModel {
             // completion, or an error in a shape async-openai does not know (OpenRouter's
             // numeric codes, FastAPI's `detail`). The status is lost by then.
             OpenAIError::JSONDeserialize(error, body) => {
-                match serde_json::from_str(&body)
-                    .ok()
-                    .and_then(|v| error_message(&v))
-                {
-                    Some(message) => self.api_error(None, message),
+                let value: Option<Value> = serde_json::from_str(&body).ok();
+                match value.as_ref().and_then(error_message) {
+                    // A numeric `code` is the status the server answered with (llama.cpp's
+                    // "exceeds the available context size" comes as 400 this way): without
+                    // it a request that can never succeed would be retried.
+                    Some(message) => {
+                        self.api_error(value.as_ref().and_then(status_in_body), message)
+                    }
                     None => self.bad_answer(format!(
                         "the body is neither a chat completion nor an error object ({error}): {}",
                         snippet(&body)
@@ -168,11 +171,7 @@ impl OpenAiModel {
             let message = error_message(&serde_json::json!({ "error": error }))
                 .unwrap_or_else(|| snippet(&error.to_string()));
             // A numeric code there is the upstream's HTTP status (OpenRouter).
-            let status = error
-                .get("code")
-                .and_then(Value::as_u64)
-                .and_then(|code| u16::try_from(code).ok())
-                .filter(|code| (400..600).contains(code));
+            let status = status_in_body(&serde_json::json!({ "error": error }));
             return Err(self.api_error(status, format!("the answer carried an error: {message}")));
         }
         let Some(choice) = response.choices.into_iter().next() else {

@@ -68,6 +68,19 @@ pub(super) fn error_message(body: &Value) -> Option<String> {
     }
 }
 
+/// The HTTP status an error body states in its numeric `code` (OpenRouter's upstream status,
+/// llama.cpp's and vLLM's own status), where async-openai could not read the body and so lost
+/// the real one. `None` for a string code or a number that is no error status.
+pub(super) fn status_in_body(body: &Value) -> Option<u16> {
+    let code = match body.get("error") {
+        Some(Value::Object(error)) => error.get("code"),
+        _ => body.get("code"),
+    };
+    code.and_then(Value::as_u64)
+        .and_then(|code| u16::try_from(code).ok())
+        .filter(|code| (400..600).contains(code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +110,19 @@ mod tests {
         let fastapi = serde_json::json!({"detail": "Not Found"});
         assert_eq!(error_message(&fastapi).as_deref(), Some("Not Found"));
         assert_eq!(error_message(&serde_json::json!({"choices": []})), None);
+    }
+
+    #[test]
+    fn a_numeric_error_status_is_read_from_the_body() {
+        // llama.cpp's answer to a prompt longer than its context, as its server sends it.
+        let llama = serde_json::json!({"error": {"code": 400, "message": "request (32845 tokens) exceeds the available context size (32768 tokens), try increasing it", "type": "exceed_context_size_error", "n_prompt_tokens": 32845, "n_ctx": 32768}});
+        assert_eq!(status_in_body(&llama), Some(400));
+        let vllm = serde_json::json!({"object": "error", "message": "no such model", "code": 404});
+        assert_eq!(status_in_body(&vllm), Some(404));
+        let openai =
+            serde_json::json!({"error": {"message": "bad key", "code": "invalid_api_key"}});
+        assert_eq!(status_in_body(&openai), None);
+        let not_a_status = serde_json::json!({"error": {"message": "odd", "code": 7}});
+        assert_eq!(status_in_body(&not_a_status), None);
     }
 }

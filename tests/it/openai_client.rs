@@ -247,6 +247,25 @@ fn an_error_in_another_servers_shape_is_an_api_error() {
     assert!(message.contains("Model 'nope' not found"), "{message}");
 }
 
+/// llama.cpp's server answers a prompt longer than its context with a 400 whose numeric `code`
+/// async-openai cannot read; the status must survive, or the request is retried as if the
+/// server had trouble (a real 0.5B run was retried six times this way before the fix).
+#[test]
+fn a_context_overflow_with_a_numeric_code_keeps_its_status_and_is_fatal() {
+    let body = json!({"error": {"code": 400, "message": "request (32845 tokens) exceeds the available context size (32768 tokens), try increasing it", "type": "exceed_context_size_error", "n_prompt_tokens": 32845, "n_ctx": 32768}});
+    let (result, requests) = complete_once(Scripted::json(400, &body));
+    let error = result.expect_err("a 400 is an error");
+    assert_eq!(error.status(), Some(400), "{error:?}");
+    assert_eq!(
+        harness::llm::retry::fault_of(&error),
+        harness::llm::retry::Fault::Fatal
+    );
+    let advice = harness::llm::retry::advice(&error, None).expect("advice for a 400");
+    assert!(advice.contains("context is too long"), "{advice}");
+    assert!(api_message(Err(error)).contains("exceeds the available context size"));
+    assert_eq!(requests.len(), 1);
+}
+
 #[test]
 fn an_error_object_in_a_200_is_an_api_error() {
     let body = json!({"error": {"message": "upstream provider failed", "code": 502}});
