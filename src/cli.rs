@@ -75,6 +75,9 @@ pub enum Command {
     Llms,
     /// What one iteration of a run changed in the crate.
     Diff(DiffArgs),
+    /// Read chat exports (text copied out of a chat window) into recorded runs, marked as
+    /// imported, with each pasted error classified.
+    ImportChat(ImportChatArgs),
     /// Write a run's crate as it stood after an iteration (default: the last, into the run's
     /// `crate/` folder), rebuilt from the transcript.
     Checkout(CheckoutArgs),
@@ -365,6 +368,24 @@ pub struct DiffArgs {
     /// The iteration whose changes to show.
     #[arg(long)]
     pub iteration: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportChatArgs {
+    /// The exports: plain text copied out of the chat window, one chat each.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The registry id of the LLM the chats are with (`harness llms`).
+    #[arg(long)]
+    pub llm: String,
+    /// The chat window: chatgpt, bing-copilot, github-copilot, poe, generic, or auto
+    /// (recognised by its marker lines).
+    #[arg(long, default_value = "auto")]
+    pub layout: String,
+    /// The framework the chat asked for: pytorch (or python) or tensorflow; by default read
+    /// from the first message.
+    #[arg(long)]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Args)]

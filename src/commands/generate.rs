@@ -154,7 +154,7 @@ pub fn generate(global: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> 
 
 /// The registry entries asked for, with `--model`, `--base-url` and `--weights-sha256` applied.
 fn select(registry: &Registry, args: &GenerateArgs) -> anyhow::Result<Vec<LlmSpec>> {
-    let mut specs: Vec<LlmSpec> = if args.all {
+    let specs: Vec<LlmSpec> = if args.all {
         registry
             .entries()
             .iter()
@@ -191,6 +191,23 @@ fn select(registry: &Registry, args: &GenerateArgs) -> anyhow::Result<Vec<LlmSpe
             .map(|id| registry.get(id.trim()).cloned())
             .collect::<Result<_, _>>()?
     };
+    // A chat-only entry named on its own is a mistake to explain; in a cohort it is skipped, and
+    // said so, since its runs come from `import-chat`.
+    if !args.all && args.cohort.is_none() {
+        if let Some(spec) = specs.iter().find(|spec| spec.is_chat_only()) {
+            return Err(UserError(chat_only(spec)).into());
+        }
+    }
+    let (chat, api): (Vec<LlmSpec>, Vec<LlmSpec>) =
+        specs.into_iter().partition(|spec| spec.is_chat_only());
+    if !chat.is_empty() {
+        let ids: Vec<&str> = chat.iter().map(|spec| spec.id.as_str()).collect();
+        eprintln!(
+            "skipped {} (chat window only, no API: `harness import-chat` reads their exports)",
+            ids.join(", ")
+        );
+    }
+    let mut specs = api;
     if specs.len() > 1 && (args.model.is_some() || args.base_url.is_some()) {
         return Err(UserError(
             "--model and --base-url apply to one LLM; for several, give each its own registry entry"
@@ -479,8 +496,17 @@ fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn Ch
         (Provider::Anthropic, _) => Box::new(AnthropicModel::new(url, key, timeout)?),
         (Provider::Gemini, _) => Box::new(GeminiModel::new(url, key, timeout)?),
         (Provider::Reference, _) => Box::new(ReferenceModel),
+        (Provider::Chat, _) => return Err(UserError(chat_only(spec)).into()),
     };
     Ok(model)
+}
+
+/// Why a chat-only entry cannot be generated, and what to do instead.
+fn chat_only(spec: &LlmSpec) -> String {
+    format!(
+        "`{}` has no API ({}): record its chats in the chat window and import them with `harness import-chat FILE --llm {}`",
+        spec.id, spec.model, spec.id
+    )
 }
 
 /// 0 when every run worked; 5 when any was aborted (not the LLM's doing, resumable); else 3.

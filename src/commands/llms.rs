@@ -13,6 +13,7 @@ pub fn llms(global: &GlobalArgs) -> anyhow::Result<u8> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for spec in registry.entries() {
         let key = match &spec.api_key_env {
+            None if spec.is_chat_only() => "no API: import-chat",
             None => "not needed",
             Some(var) if std::env::var(var).is_ok_and(|v| !v.trim().is_empty()) => "set",
             Some(_) if spec.key_optional => "optional",

@@ -14,6 +14,7 @@ mod diff;
 mod doctor;
 mod fetch;
 mod generate;
+mod import_chat;
 mod llms;
 mod pipeline;
 mod replay;
@@ -26,6 +27,7 @@ pub use data::data;
 pub use diff::diff;
 pub use doctor::doctor;
 pub use generate::generate;
+pub use import_chat::import_chat;
 pub use llms::llms;
 pub use pipeline::pipeline;
 pub use replay::replay;
@@ -81,6 +83,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Llms => llms(&cli.global),
         Command::Diff(args) => diff(&cli.global, &args),
         Command::Checkout(args) => checkout(&cli.global, &args),
+        Command::ImportChat(args) => import_chat(&cli.global, &args),
         Command::Data(command) => data(&cli.global, &command),
         Command::Train(args) => train(&cli.global, &args),
         Command::Pipeline(args) => pipeline(&cli.global, &args),

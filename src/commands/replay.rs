@@ -49,6 +49,16 @@ pub fn replay(global: &GlobalArgs, args: &ReplayArgs) -> anyhow::Result<u8> {
     for transcript in &transcripts {
         let verdict = match (kept_crate_differs(transcript)?, &isolation) {
             (Some(report), _) => Err(report),
+            // A chat has no API replies to re-drive and no program the harness built: its
+            // recorded rounds are all there is, so it is recounted.
+            (None, _) if transcript.header.imported.is_some() => recount(transcript).map(|line| {
+                let source = transcript
+                    .header
+                    .imported
+                    .as_ref()
+                    .map_or("-", |import| import.source_file.as_str());
+                format!("{line}; imported from the chat export {source}, so nothing is re-executed")
+            }),
             (None, None) => recount(transcript),
             (None, Some(isolation)) => replay_one(global, isolation, transcript)?,
         };

@@ -9,9 +9,9 @@ use crate::cli::{GlobalArgs, ReportErrorsArgs, ReportFiguresArgs, ReportHtmlArgs
 use crate::report::figures::{write_figures, FigureError, FigureOptions, INDEX_MARKDOWN};
 use crate::report::html::{render_html_report, FigureEntry};
 use crate::report::{
-    aggregate, aggregate_dice, aggregate_stats, render_csv, render_dice_csv, render_dice_json,
-    render_dice_markdown, render_json, render_markdown, render_stats_json, render_stats_markdown,
-    Format,
+    aggregate, aggregate_dice, aggregate_stats, aggregate_study, render_csv, render_dice_csv,
+    render_dice_json, render_dice_markdown, render_json, render_markdown, render_stats_json,
+    render_stats_markdown, render_study_markdown, Format,
 };
 use crate::runs::find_transcripts;
 use crate::stats::BootstrapConfig;
@@ -22,7 +22,17 @@ use super::{write_atomically, UserError, EXIT_OK};
 pub fn report_errors(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<u8> {
     let transcripts = read_all(global, args)?;
     let table = aggregate(&transcripts);
+    let study = aggregate_study(&transcripts);
     let text = match args.format {
+        // Imported chats also get the study's own table, after the usual one.
+        Format::Markdown if !study.rows.is_empty() => {
+            format!(
+                "{}
+{}",
+                render_markdown(&table),
+                render_study_markdown(&study)
+            )
+        }
         Format::Markdown => render_markdown(&table),
         Format::Csv => render_csv(&table),
         Format::Json => render_json(&table),

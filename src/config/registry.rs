@@ -24,6 +24,9 @@ pub enum Provider {
     Gemini,
     /// The harness's hand-written reference crate, served without a network (`reference`).
     Reference,
+    /// Reachable only through a chat window, with no API (the study's Bing Copilot and GitHub
+    /// Copilot): its runs are chat exports that `harness import-chat` reads.
+    Chat,
 }
 
 impl Provider {
@@ -34,6 +37,7 @@ impl Provider {
             Provider::Anthropic => "https://api.anthropic.com/v1",
             Provider::Gemini => "https://generativelanguage.googleapis.com/v1beta",
             Provider::Reference => "builtin:reference",
+            Provider::Chat => "chat:window",
         }
     }
 }
@@ -45,6 +49,7 @@ impl std::fmt::Display for Provider {
             Provider::Anthropic => "anthropic",
             Provider::Gemini => "gemini",
             Provider::Reference => "reference",
+            Provider::Chat => "chat",
         })
     }
 }
@@ -154,6 +159,11 @@ impl LlmSpec {
     /// Whether this is the hand-written reference crate rather than a model.
     pub fn is_reference(&self) -> bool {
         self.provider == Provider::Reference
+    }
+
+    /// Whether the model has no API here, only a chat window whose exports are imported.
+    pub fn is_chat_only(&self) -> bool {
+        self.provider == Provider::Chat
     }
 
     /// Looks the key up with `lookup` (the process environment in production).
@@ -340,7 +350,16 @@ mod tests {
                 .filter(|e| e.cohort.as_deref() == Some(c))
                 .count()
         };
-        assert_eq!(cohort("2024"), 6);
+        // The study's eight and o1, its successor with an API; three of them only in a chat
+        // window.
+        assert_eq!(cohort("2024"), 9);
+        let chat: Vec<&str> = registry
+            .entries()
+            .iter()
+            .filter(|e| e.is_chat_only())
+            .map(|e| e.id.as_str())
+            .collect();
+        assert_eq!(chat, ["o1-preview", "bing-copilot", "github-copilot"]);
         assert_eq!(cohort("2025"), 11);
         assert!(registry.entries().iter().all(|e| !e.is_fixture()));
         assert!(registry.get("reference").unwrap().is_reference());

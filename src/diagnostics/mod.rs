@@ -6,6 +6,7 @@
 mod cargo;
 pub mod limits;
 mod normalise;
+pub mod python;
 mod runtime;
 mod rustc_codes;
 

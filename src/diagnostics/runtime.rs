@@ -136,14 +136,8 @@ pub fn classify_run(exit: &ExitInfo, stderr: &str) -> Option<ErrorRecord> {
     } else if contains_any(stderr, &OUT_OF_MEMORY) || exit.signal == Some(SIGKILL) {
         // Without a timeout, SIGKILL comes from the kernel's or the sandbox's memory limit.
         Category::OutOfMemory
-    } else if contains_any(failure_text, &TENSOR_SHAPE) || EXPECTED_INPUT.is_match(failure_text) {
-        Category::TensorShape
-    } else if contains_any(failure_text, &DEVICE_DTYPE)
-        || DEVICE_DTYPE_PATTERN.is_match(failure_text)
-    {
-        Category::DeviceDtype
-    } else if contains_any(failure_text, &DATA_IO) {
-        Category::DataIo
+    } else if let Some(category) = tensor_device_or_data(failure_text) {
+        category
     } else if panic.is_some() {
         Category::PanicOther
     } else {
@@ -179,10 +173,26 @@ pub fn classify_run(exit: &ExitInfo, stderr: &str) -> Option<ErrorRecord> {
     })
 }
 
+/// The coarse class a failure's text names, in the fixed order tensor shape, device or dtype,
+/// data and I/O; `None` when it names none of them. Shared with the Python classifier.
+pub(super) fn tensor_device_or_data(failure_text: &str) -> Option<Category> {
+    if contains_any(failure_text, &TENSOR_SHAPE) || EXPECTED_INPUT.is_match(failure_text) {
+        Some(Category::TensorShape)
+    } else if contains_any(failure_text, &DEVICE_DTYPE)
+        || DEVICE_DTYPE_PATTERN.is_match(failure_text)
+    {
+        Some(Category::DeviceDtype)
+    } else if contains_any(failure_text, &DATA_IO) {
+        Some(Category::DataIo)
+    } else {
+        None
+    }
+}
+
 const SIGKILL: i32 = 9;
 const SIGXCPU: i32 = 24;
 
-fn contains_any(text: &str, phrases: &[&str]) -> bool {
+pub(super) fn contains_any(text: &str, phrases: &[&str]) -> bool {
     let text = text.to_lowercase();
     phrases.iter().any(|p| text.contains(p))
 }

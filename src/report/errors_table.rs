@@ -186,14 +186,19 @@ fn unfinished_run(transcript: &Transcript) -> Option<UnfinishedRun> {
 /// The outcomes that can count against the LLM: every round whose errors were fed back to it.
 /// The last round of a run that gave up at the cap was never fed back: it is counted once, as
 /// the run's "gave up", not as one more error (docs/methodology.md).
+///
+/// An imported chat goes on after the round its code first ran (rule I4): its later rounds are
+/// recorded after that round's end and are not counted either.
 pub fn counted_outcomes(transcript: &Transcript) -> Vec<&OutcomeEvent> {
     let last_of_gave_up = transcript
         .end()
         .filter(|end| end.status == EndStatus::GaveUp)
         .map(|end| end.iterations);
+    let ended_at = transcript.end().map_or(u32::MAX, |end| end.iterations);
     transcript
         .outcomes()
         .filter(|outcome| Some(outcome.iteration) != last_of_gave_up)
+        .filter(|outcome| outcome.iteration <= ended_at)
         .collect()
 }
 

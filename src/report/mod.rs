@@ -8,6 +8,7 @@ pub mod html;
 mod render;
 mod row_key;
 mod stats_table;
+mod study_table;
 
 pub use crate::csv_text::csv_field;
 pub use dice_table::{
@@ -18,11 +19,12 @@ pub use errors_table::{
     LlmRow, UnfinishedRun,
 };
 pub use render::{render_csv, render_json, render_markdown, Format};
-pub use row_key::{prompt_id, RowKey, RowVariant};
+pub use row_key::{prompt_id, RowKey, RowVariant, CHAT_TARGET_PREFIX};
 pub use stats_table::{
     aggregate_stats, render_stats_json, render_stats_markdown, Comparison, DecayRow, StatsReport,
     StatsRow,
 };
+pub use study_table::{aggregate_study, render_study_markdown, PastedError, StudyRow, StudyTable};
 
 #[cfg(test)]
 mod stats_tests;

@@ -78,9 +78,12 @@ pub fn variants<'a>(
             differs(|k| &k.prompt),
         );
         for key in same {
-            let variant = (same.len() > 1).then(|| {
+            // An imported chat's row always says so, whatever else the LLM has (no table mixes
+            // chats with API runs unawares).
+            let chat = key.target.starts_with(CHAT_TARGET_PREFIX);
+            let variant = (same.len() > 1 || chat).then(|| {
                 let mut parts = Vec::new();
-                if target {
+                if target || chat {
                     parts.push(format!("[{}]", key.target));
                 }
                 if model {
@@ -101,6 +104,9 @@ pub fn variants<'a>(
     }
     out
 }
+
+/// The start of the target id of every imported chat (`chat-python-pytorch`).
+pub const CHAT_TARGET_PREFIX: &str = "chat-";
 
 /// An LLM's name in a row: its id, then its variant's label where it has one.
 pub fn row_name(llm: &str, variant: Option<&RowVariant>) -> String {
@@ -136,6 +142,14 @@ mod tests {
         let variants = variants(&keys);
         let label = |k: &RowKey| variants[k].as_ref().map(|v| v.label.clone());
         assert_eq!(label(&keys[0]).as_deref(), Some("[rust-tiny]"));
+        let chat = key("d", "chat-python-pytorch", "m", "11111111");
+        assert_eq!(
+            super::variants([&chat])[&chat]
+                .as_ref()
+                .map(|v| v.label.as_str()),
+            Some("[chat-python-pytorch]"),
+            "an imported chat's row is always marked"
+        );
         assert_eq!(label(&keys[1]).as_deref(), Some("[rust-tch-unet]"));
         assert_eq!(
             label(&keys[3]).as_deref(),

@@ -175,6 +175,7 @@ pub fn run_session(
         server: config.server.clone(),
         machine: config.machine.clone(),
         limits: target.limits().as_ref().map(limits_record),
+        imported: None,
     })))?;
     drive(config, model, progress, writer, LoopState::fresh(target))
 }

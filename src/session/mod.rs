@@ -3,7 +3,7 @@
 mod budget;
 mod fix_loop;
 mod machine;
-mod provenance;
+pub mod provenance;
 mod resume;
 
 pub use budget::{Budget, InvocationBudget, Limits, Spent, BUDGET_REASON_PREFIX};

@@ -1,10 +1,11 @@
-//! The transcript format, version 5 (versions 1 to 4 read unchanged).
+//! The transcript format, version 6 (versions 1 to 5 read unchanged).
 //!
 //! Version 3 added the program's own output to `run` events and the machine and the limits
 //! generated code ran under to the header. Version 4 added the model's own context and output
 //! limits to the header's registry entry (`llm.limits`). Version 5 stores a written file that
 //! the reply holds verbatim as a `span` of the reply's text instead of a second copy, and a
-//! `training` event records its sandbox and limits. Every
+//! `training` event records its sandbox and limits. Version 6 added `header.imported`, for a
+//! run read from a chat window's export (`harness import-chat`). Every
 //! addition is optional, so older files read with them absent.
 //!
 //! A transcript is `harness-runs/<run-id>/transcript.yaml`: a YAML stream with one document per
@@ -34,7 +35,7 @@ use crate::llm::{ChatMessage, FinishReason, Reply, SamplingParams, Usage};
 use crate::taxonomy::ErrorRecord;
 
 /// The format version this harness writes. It reads this version and every older one.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// One document of the stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +87,51 @@ pub struct Header {
     /// The limits its builds and smoke runs ran under (format version 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<RunLimits>,
+    /// Set when the run was imported from a chat window's export rather than recorded through
+    /// an API (`harness import-chat`; format version 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<Box<ImportInfo>>,
+}
+
+/// Where an imported run came from and what the importer made of it (format version 6). Its
+/// rounds hold no tokens, latencies or builds: the chat window reports none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportInfo {
+    /// The export's file name (not its folder, which is the importing machine's).
+    pub source_file: String,
+    pub source_sha256: String,
+    /// The window whose layout was read (`chatgpt`, `poe`, ...).
+    pub layout: String,
+    /// `detected` with the marker lines that gave it away, or `given (--layout)`.
+    pub layout_evidence: Vec<String>,
+    /// The language the chat asked for: `pytorch` or `tensorflow`.
+    pub language: String,
+    /// The round whose code ran without an exception, where the chat shows one (rule I4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_clean_run: Option<u32>,
+    /// One entry per round whose feedback held an error: where it came and what it repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ImportedError>,
+    /// Turns the importer was not sure of (their role or their bounds), with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<String>,
+    /// What the user wrote after the last reply, which no request holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing_user_text: Option<String>,
+}
+
+/// The error a round's feedback held, placed in the run (rules I3 and I5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedError {
+    /// The round it answered.
+    pub iteration: u32,
+    /// 1-based lines of the export that hold the user's turn.
+    pub lines: [usize; 2],
+    /// `editor`, `before-training`, `during-training` or `after-training`.
+    pub stage: String,
+    /// The round whose feedback had the same exception type and message first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_of: Option<u32>,
 }
 
 /// The machine a run ran on, as `/proc` describes it (format version 3). Provenance only:

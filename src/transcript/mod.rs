@@ -10,9 +10,9 @@ mod writer;
 
 pub use format::{
     AttemptEvent, BuildEvent, DatasetRecord, DiceSummary, EndEvent, EndStatus, Event, FileEntry,
-    FilesEvent, HarnessInfo, Header, MachineInfo, ModelErrorEvent, OutcomeEvent, PhaseLimits,
-    ReplyEvent, RequestEvent, ResumeEvent, RunEvent, RunLimits, TargetInfo, ToolchainInfo,
-    TrainingEvent, FORMAT_VERSION,
+    FilesEvent, HarnessInfo, Header, ImportInfo, ImportedError, MachineInfo, ModelErrorEvent,
+    OutcomeEvent, PhaseLimits, ReplyEvent, RequestEvent, ResumeEvent, RunEvent, RunLimits,
+    TargetInfo, ToolchainInfo, TrainingEvent, FORMAT_VERSION,
 };
 #[cfg(test)]
 pub(crate) use reader::parse_transcript;

@@ -69,6 +69,7 @@ fn header() -> Event {
                 open_files: None,
             },
         }),
+        imported: None,
     }))
 }
 
@@ -180,7 +181,7 @@ fn version_1_and_2_files_read_with_the_version_3_fields_absent() {
         assert_old(&transcript);
         assert_eq!(transcript.end().unwrap().status, EndStatus::Succeeded);
     }
-    assert_eq!(FORMAT_VERSION, 5);
+    assert_eq!(FORMAT_VERSION, 6);
 }
 
 /// The study's committed runs (format version 2, where present) read the same way.

@@ -5,6 +5,7 @@ mod api_faults;
 mod bad_input;
 mod budget;
 mod build_cache;
+mod chat_import;
 mod crash;
 mod data;
 mod e2e;
