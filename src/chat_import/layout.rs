@@ -126,13 +126,10 @@ pub fn detect(text: &str) -> Result<Detection, Undetected> {
     for (index, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
         match trimmed {
-            "You said:" | "ChatGPT said:" | "Copy code" => note(Layout::Chatgpt, index, line),
-            "ChatGPT"
-                if lines[index + 1..]
-                    .iter()
-                    .take(3)
-                    .any(|next| next.starts_with("Thought for ")) =>
-            {
+            // The bare `ChatGPT` line heads a reply in every generation of the page: under
+            // `ChatGPT said:`, above o1's `Thought for ...`, and in 2023's copies that mark the
+            // user with a bare `You`.
+            "You said:" | "ChatGPT said:" | "Copy code" | "ChatGPT" => {
                 note(Layout::Chatgpt, index, line)
             }
             "You" | "Copilot" | "Microsoft Copilot" => note(Layout::BingCopilot, index, line),
@@ -200,6 +197,8 @@ mod tests {
         assert_eq!(detect(chatgpt).unwrap().layout, Layout::Chatgpt);
         let o1 = "Write a U-Net.\nChatGPT\n\nThought for 72 seconds\n\nHere it is.";
         assert_eq!(detect(o1).unwrap().layout, Layout::Chatgpt);
+        let older = "You\nWrite a U-Net.\nChatGPT\nHere it is.\nYou\nIt fails.\nChatGPT\nFixed.";
+        assert_eq!(detect(older).unwrap().layout, Layout::Chatgpt);
         let bing = "Microsoft Copilot\nCopilot\nHi there.\n\nYou\nWrite a U-Net.\nCopilot\nSure.";
         assert_eq!(detect(bing).unwrap().layout, Layout::BingCopilot);
         let github = "Write a U-Net.\n\nGitHub Copilot\nHere it is.\n\nTraceback (most recent call last): ...\n\nGitHub Copilot\nFixed.";

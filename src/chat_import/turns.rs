@@ -136,7 +136,8 @@ fn markers(lines: &[&str], start: usize, layout: Layout) -> Vec<Marker> {
         let line = lines[index].trim();
         let marker = match layout {
             Layout::Chatgpt => match line {
-                "You said:" => Some((1, Speaker::User, None)),
+                // `You` alone: the page's 2023 generation.
+                "You said:" | "You" => Some((1, Speaker::User, None)),
                 "ChatGPT said:" | "ChatGPT" => {
                     let mut len = 1;
                     if line == "ChatGPT said:"
@@ -424,6 +425,21 @@ mod tests {
         assert_eq!(
             turns[2].text,
             "Traceback (most recent call last):\nNameError: name 'nn' is not defined"
+        );
+    }
+
+    #[test]
+    fn chatgpts_2023_page_marks_the_user_with_a_bare_you() {
+        let text = "You\nWrite a U-Net.\nChatGPT\nHere it is.\nYou\nIt fails.\nChatGPT\nFixed.";
+        let turns = split_turns(text, Layout::Chatgpt);
+        assert_eq!(
+            roles(&turns),
+            [
+                (U, 2, 2, true),
+                (A, 4, 4, true),
+                (U, 6, 6, true),
+                (A, 8, 8, true)
+            ]
         );
     }
 

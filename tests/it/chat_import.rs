@@ -503,6 +503,12 @@ fn an_imported_run_is_replayed_as_a_recount_and_reported_like_any_run() {
         .run(&["report", "html", "--out", "html"])
         .expect_code(0);
     assert!(html.stdout.contains("index.html"), "{}", html.stdout);
+    let index = std::fs::read_to_string(harness.root().join("html/index.html")).unwrap();
+    assert!(index.contains("<section id=\"chats\">") && index.contains("href=\"#chats\""));
+    assert!(
+        index.contains("<td class=\"n\">4</td><td class=\"n\">-3</td>"),
+        "the study's column"
+    );
 }
 
 #[test]

@@ -23,13 +23,13 @@ pub use figures::FigureEntry;
 use crate::stats::BootstrapConfig;
 use crate::transcript::Transcript;
 
-use super::{aggregate, aggregate_dice, aggregate_stats};
+use super::{aggregate, aggregate_dice, aggregate_stats, aggregate_study};
 
 /// Every methodology rule a page links to (a test checks that each is defined).
 #[cfg(test)]
 const LINKED_RULES: &[&str] = &[
     "C1", "C2", "C5", "C6", "K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "L1", "L2", "L3", "S1",
-    "S2", "S3", "S4", "S5", "T1",
+    "S2", "S3", "S4", "S5", "T1", "I1", "I2", "I3", "I4", "I5", "I6",
 ];
 
 /// One file of the report, relative to its folder.
@@ -45,6 +45,7 @@ pub fn render_html_report(transcripts: &[Transcript], figures: &[FigureEntry]) -
     let errors = aggregate(transcripts);
     let dice = aggregate_dice(transcripts);
     let stats = aggregate_stats(transcripts, BootstrapConfig::default());
+    let study = aggregate_study(transcripts);
     let provenance = provenance::Provenance::of(transcripts);
     let mut files = Vec::with_capacity(provenance.runs.len() + 2);
     files.push(HtmlFile {
@@ -54,6 +55,7 @@ pub fn render_html_report(transcripts: &[Transcript], figures: &[FigureEntry]) -
                 errors: &errors,
                 dice: &dice,
                 stats: &stats,
+                study: &study,
                 figures,
             },
             &provenance,
