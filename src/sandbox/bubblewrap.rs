@@ -32,6 +32,7 @@ use super::detect::{nvidia_devices, Toolchain, Tools};
 use super::overlay::{CopyOnWrite, Layer};
 use super::policy::{Limits, Phase};
 use super::{tree, SandboxError};
+pub(crate) use environment::refuse_secrets;
 use environment::PASSED_ON;
 use limits::within_own_limits;
 
@@ -187,6 +188,8 @@ impl Sandbox {
         spec: ProcessSpec,
         phase: Phase,
     ) -> Result<Prepared, SandboxError> {
+        // Before any folder is handed over or any layer opened.
+        refuse_secrets(&spec)?;
         let bad = |path: &Path, reason| SandboxError::Path {
             path: path.to_path_buf(),
             reason,

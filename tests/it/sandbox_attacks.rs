@@ -23,6 +23,7 @@ use crate::support;
 use crate::support::harness::Harness;
 use crate::support::openai_server::{OpenAiServer, Scripted};
 
+mod secret_env;
 mod shared_cache;
 
 const ATTACKS: &str = include_str!("../fixtures/sandbox/attacks.rs");

@@ -1,9 +1,10 @@
 //! The sandboxed program's environment: the sandbox's own variables, a few harmless host ones,
-//! then the spec's, none of which may be named like a secret.
+//! then the spec's, none of which may be named like a secret (`exec::looks_secret`, the same
+//! check that keeps secrets from being inherited).
 
 use std::ffi::OsString;
 
-use crate::exec::ProcessSpec;
+use crate::exec::{looks_secret, ProcessSpec};
 use crate::sandbox::SandboxError;
 
 use super::{Sandbox, HOME_DIR};
@@ -13,11 +14,12 @@ pub(super) const PASSED_ON: &[&str] = &["LANG", "LC_ALL", "TZ", "RUSTUP_TOOLCHAI
 
 impl Sandbox {
     /// The program's whole environment: the sandbox's own variables, the harmless host ones,
-    /// then the spec's.
+    /// then the spec's. Refuses a spec that sets a variable named like a secret.
     pub(super) fn environment(
         &self,
         spec: &ProcessSpec,
     ) -> Result<Vec<(String, OsString)>, SandboxError> {
+        refuse_secrets(spec)?;
         let mut env: Vec<(String, OsString)> = vec![
             ("PATH".into(), self.toolchain.path_variable()),
             ("HOME".into(), HOME_DIR.into()),
@@ -29,9 +31,6 @@ impl Sandbox {
         }
         env.extend(self.passed_env.iter().cloned());
         for (key, value) in &spec.env {
-            if looks_secret(key) {
-                return Err(SandboxError::SecretVariable { name: key.clone() });
-            }
             env.retain(|(k, _)| k != key);
             env.push((key.clone(), value.into()));
         }
@@ -39,10 +38,12 @@ impl Sandbox {
     }
 }
 
-/// Names like `OPENAI_API_KEY`, `CARGO_REGISTRY_TOKEN`: never handed to sandboxed code.
-fn looks_secret(name: &str) -> bool {
-    let name = name.to_ascii_uppercase();
-    ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
-        .iter()
-        .any(|word| name.contains(word))
+/// Refuses a spec that would hand generated code a variable named like a secret
+/// (`OPENAI_API_KEY`, `HF_TOKEN`, `AWS_SECRET_ACCESS_KEY`): the error names the variable,
+/// never its value. Whatever the isolation, a target's variables pass this check.
+pub(crate) fn refuse_secrets(spec: &ProcessSpec) -> Result<(), SandboxError> {
+    match spec.env.iter().find(|(key, _)| looks_secret(key)) {
+        Some((key, _)) => Err(SandboxError::SecretVariable { name: key.clone() }),
+        None => Ok(()),
+    }
 }

@@ -146,6 +146,84 @@ fn a_variable_named_like_a_secret_is_refused() {
     assert!(!error.to_string().contains("fixture-not-a-secret-x"));
 }
 
+/// The sandbox refuses exactly the names the execution layer keeps from children: checked on
+/// names each marker catches (three of them the sandbox's own list once missed) and on every
+/// `CARGO_*` variable cargo gives this test, which the execution layer really filters.
+#[test]
+fn the_sandbox_and_the_execution_layer_agree_on_secret_names() {
+    let refused = |name: &str| {
+        let spec = spec().env(name, "fixture-not-a-secret-y");
+        match sandbox(true).environment(&spec) {
+            Ok(_) => false,
+            Err(SandboxError::SecretVariable { name: named }) => {
+                assert_eq!(named, name);
+                true
+            }
+            Err(other) => panic!("{name}: {other}"),
+        }
+    };
+    for name in [
+        "HF_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWD",
+        "GITHUB_AUTH",
+        "SESSION_COOKIE",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "RUST_BACKTRACE",
+        "CARGO_TERM_COLOR",
+        "TMPDIR",
+    ] {
+        assert_eq!(refused(name), crate::exec::looks_secret(name), "{name}");
+    }
+
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .filter(|key| key.starts_with("CARGO_"))
+        .collect();
+    let probe = ProcessSpec::new("/bin/sh", std::env::temp_dir())
+        .arg("-c")
+        .arg("env")
+        .inherit(names.clone());
+    let out = crate::exec::run_process(&probe).unwrap();
+    let passed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|line| line.split('=').next())
+        .collect();
+    let mut withheld = 0;
+    for name in &names {
+        let inherited = passed.contains(&name.as_str());
+        assert_eq!(inherited, !refused(name), "{name}");
+        withheld += usize::from(!inherited);
+    }
+    assert!(withheld > 0, "cargo sets CARGO_PKG_AUTHORS: {names:?}");
+}
+
+#[test]
+fn the_host_variables_handed_on_never_look_secret() {
+    for name in PASSED_ON {
+        assert!(!crate::exec::looks_secret(name), "{name}");
+    }
+}
+
+#[test]
+fn a_spec_with_a_secret_variable_is_refused_before_anything_is_prepared() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path().canonicalize().unwrap();
+    let spec = ProcessSpec::new("env", &krate).env("HF_TOKEN", "fixture-not-a-secret-z");
+    let error = sandbox(true)
+        .copy_on_write(krate.join("target"), krate.join("layers"))
+        .prepare(spec, Phase::Run)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&error, SandboxError::SecretVariable { name } if name == "HF_TOKEN"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("fixture-not-a-secret-z"));
+    assert!(!krate.join("layers").exists(), "no layer was made");
+}
+
 #[test]
 fn mounts_come_in_a_working_order_with_size_caps() {
     let args = line(&sandbox(true), &spec(), Phase::Run);
