@@ -30,3 +30,10 @@ pub mod toolchain;
 pub mod train;
 pub mod transcript;
 pub mod workspace;
+
+/// How a unit test that cannot run here says so: the integration tests' helper, one file for
+/// both (`SKIPPED:` on stderr, the skip log, a failure under CI where CI must run it).
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../tests/it/support/skip.rs"]
+mod test_skip;

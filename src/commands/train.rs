@@ -238,11 +238,15 @@ mod tests {
         let hours = |h: u64| Duration::from_secs(h * 3600);
         let unconfined = training_isolation(Isolation::Unconfined, hours(12), 2).unwrap();
         assert!(unconfined.sandbox().is_none());
-        let Ok(isolation) = Isolation::choose(false) else {
-            eprintln!(
-                "SKIPPED: no working sandbox on this machine (bubblewrap), so no cap to raise"
-            );
-            return;
+        let isolation = match Isolation::choose(false) {
+            Ok(isolation) => isolation,
+            Err(error) => {
+                crate::test_skip::skip(
+                    crate::test_skip::Needs::Bubblewrap,
+                    format!("no working sandbox here, so no cap to raise: {error}"),
+                );
+                return;
+            }
         };
         let cap = |isolation: &Isolation| {
             isolation

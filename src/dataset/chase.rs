@@ -414,9 +414,9 @@ mod tests {
     fn imports_real_chase_db1_files() {
         let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/chase_db1");
         if !shared.is_dir() {
-            eprintln!(
-                "skipped: no copy of CHASE_DB1 at {} (tests that need it skip)",
-                shared.display()
+            crate::test_skip::skip(
+                crate::test_skip::Needs::SharedData,
+                format!("no copy of CHASE_DB1 at {}", shared.display()),
             );
             return;
         }

@@ -4,11 +4,12 @@
 
 mod capture;
 mod process;
+mod secrets;
 mod userns;
 
 pub use capture::{cut_marker, OutputCap};
 pub use process::{
-    looks_secret, run_process, ExecError, LineObserver, ProcessOutput, ProcessSpec, Stream,
-    ENV_ALLOW_LIST,
+    run_process, ExecError, LineObserver, ProcessOutput, ProcessSpec, Stream, ENV_ALLOW_LIST,
 };
+pub use secrets::looks_secret;
 pub use userns::id_map_namespace;

@@ -292,7 +292,10 @@ mod tests {
         let cgroup = match MemoryCgroup::create(32 << 20) {
             Ok(cgroup) => cgroup,
             Err(error) => {
-                eprintln!("skipped: {error}");
+                crate::test_skip::skip(
+                    crate::test_skip::Needs::MemoryCgroup,
+                    format!("no memory cgroup for the harness: {error}"),
+                );
                 return;
             }
         };

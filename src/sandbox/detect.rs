@@ -153,6 +153,26 @@ impl Toolchain {
     }
 }
 
+/// `/dev/nvidia*` and `/dev/nvidia-caps/*`, where present.
+pub(crate) fn nvidia_devices() -> Vec<PathBuf> {
+    let mut devices = Vec::new();
+    let list = |dir: &Path, devices: &mut Vec<PathBuf>| {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with("nvidia") && !path.is_dir() {
+                    devices.push(path);
+                }
+            }
+        }
+    };
+    list(Path::new("/dev"), &mut devices);
+    list(Path::new("/dev/nvidia-caps"), &mut devices);
+    devices.sort();
+    devices
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 
 use crate::exec::{run_process, ProcessSpec};
 
+use super::bubblewrap::refuse_secrets;
 use super::policy::Phase;
 use super::supervise::Confined;
 use super::{Sandbox, SandboxError};
@@ -55,16 +56,56 @@ impl Isolation {
     }
 
     /// Runs `spec` as `phase` and waits for it. Unconfined, `Err` holds the execution
-    /// layer's error (the program could not be started).
+    /// layer's error (the program could not be started). Either way a spec that sets a
+    /// variable named like a secret is refused before anything starts.
     pub fn run(&self, spec: &ProcessSpec, phase: Phase) -> Result<Confined, SandboxError> {
         match self {
             Isolation::Sandboxed(sandbox) => sandbox.run(spec, phase),
-            Isolation::Unconfined => Ok(Confined {
-                output: run_process(spec).map_err(SandboxError::Exec)?,
-                disk_exceeded: None,
-                memory_exceeded: None,
-                layer: None,
-            }),
+            Isolation::Unconfined => {
+                refuse_secrets(spec)?;
+                Ok(Confined {
+                    output: run_process(spec).map_err(SandboxError::Exec)?,
+                    disk_exceeded: None,
+                    memory_exceeded: None,
+                    layer: None,
+                })
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unconfined_too_a_secret_variable_is_refused_and_nothing_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = |key: &str| {
+            ProcessSpec::new("/bin/sh", dir.path())
+                .arg("-c")
+                .arg("env > seen.txt")
+                .env(key, "fixture-not-a-secret-w")
+        };
+        let error = Isolation::Unconfined
+            .run(&spec("AWS_SECRET_ACCESS_KEY"), Phase::Run)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&error, SandboxError::SecretVariable { name } if name == "AWS_SECRET_ACCESS_KEY"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("fixture-not-a-secret-w"));
+        assert!(!dir.path().join("seen.txt").exists(), "nothing ran");
+
+        let ran = Isolation::Unconfined
+            .run(&spec("RUST_BACKTRACE"), Phase::Run)
+            .unwrap();
+        assert!(ran.output.success(), "{:?}", ran.output);
+        let seen = std::fs::read_to_string(dir.path().join("seen.txt")).unwrap();
+        assert!(
+            seen.contains("RUST_BACKTRACE=fixture-not-a-secret-w"),
+            "{seen}"
+        );
     }
 }

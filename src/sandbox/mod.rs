@@ -74,7 +74,7 @@ pub enum SandboxError {
     #[error("{path}: {reason}")]
     Path { path: PathBuf, reason: &'static str },
     #[error(
-        "refusing to give the variable `{name}` to sandboxed code: its name says it holds a secret"
+        "refusing to give the variable `{name}` to generated code: its name says it holds a secret"
     )]
     SecretVariable { name: String },
     #[error("cannot show the shared build folder {} copy-on-write to sandboxed builds (could not {step}); {COPY_ON_WRITE_NEEDS}", base.display())]

@@ -11,15 +11,16 @@ use std::path::{Path, PathBuf};
 use harness::transcript::{read_transcript, Event, Transcript};
 
 use crate::support::harness::Harness;
+use crate::support::skip::{skip, Needs};
 
 fn chats_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/study/chats");
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: no copy of the study's chats at {} (the chat-import tests that read them skip)",
-            dir.display()
+        skip(
+            Needs::SharedData,
+            format!("no copy of the study's chats at {}", dir.display()),
         );
         None
     }

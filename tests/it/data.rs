@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::field;
 use crate::support::harness::Harness;
+use crate::support::skip::{skip, Needs};
 
 #[test]
 fn synth_writes_a_seeded_dataset_and_summarises_it() {
@@ -67,9 +68,9 @@ fn shared_chase() -> Option<PathBuf> {
     if path.is_dir() {
         Some(path)
     } else {
-        eprintln!(
-            "skipped: no copy of CHASE_DB1 at {} (tests that need it skip)",
-            path.display()
+        skip(
+            Needs::SharedData,
+            format!("no copy of CHASE_DB1 at {}", path.display()),
         );
         None
     }

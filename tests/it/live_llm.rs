@@ -8,13 +8,12 @@ use std::time::Instant;
 use harness::transcript::{read_transcript, Event};
 
 use crate::support::harness::Harness;
+use crate::support::skip::{skip, Needs};
 
 #[test]
 fn a_real_model_run_is_recorded_completely_and_replays_strictly() {
     let Ok(url) = std::env::var("HARNESS_LIVE_LLM_URL") else {
-        eprintln!(
-            "note: live_llm skipped: HARNESS_LIVE_LLM_URL is not set (start a real model with `scripts/local-llm.sh serve 0.5b` and set it to the URL printed; .ci/run does)"
-        );
+        skip(Needs::LiveModel, "HARNESS_LIVE_LLM_URL is not set");
         return;
     };
     // The registry's entry for this model, with a shorter reply limit so the test stays short.

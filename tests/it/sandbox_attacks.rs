@@ -1,8 +1,9 @@
 //! The attack suite: a hostile program, build script and proc macro (tiny fixtures under
 //! `tests/fixtures/sandbox/`) run through the real sandbox, built and run by the real rust-tiny
 //! paths or by `Sandbox::run`; each attack must be contained. Where bubblewrap is missing, each
-//! test says so and passes without checking anything (CI installs it, so they run there). The
-//! attack on the shared build cache is in `shared_cache.rs`.
+//! test says SKIPPED and checks nothing (`support::skip`); under `CI` that is a failure, since
+//! CI installs it. The attack on the shared build cache is in `shared_cache.rs`; a target's
+//! secret-named variables, in `secret_env.rs`.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -22,7 +23,9 @@ use crate::e2e::{registry, FIXTURE, KEY};
 use crate::support;
 use crate::support::harness::Harness;
 use crate::support::openai_server::{OpenAiServer, Scripted};
+use crate::support::skip::{skip, Needs};
 
+mod secret_env;
 mod shared_cache;
 
 const ATTACKS: &str = include_str!("../fixtures/sandbox/attacks.rs");
@@ -72,13 +75,11 @@ fn build_limits() -> Limits {
     }
 }
 
-/// The sandbox with the suite's limits, or `None` (with a note) where there is none.
+/// The sandbox with the suite's limits, or `None` where there is none (the test skipped: it
+/// should return; under CI a failure).
 fn sandbox() -> Option<Sandbox> {
     static KEY: Once = Once::new();
-    let Some(sandbox) = support::sandbox() else {
-        eprintln!("skipped: no working bubblewrap here (apt-get install bubblewrap); the attack suite needs the real sandbox");
-        return None;
-    };
+    let sandbox = support::sandbox_or_skip()?;
     // Set once, before the first attack, and never changed.
     KEY.call_once(|| std::env::set_var(KEY_VAR, FAKE_KEY));
     Some(
@@ -519,7 +520,10 @@ fn a_memory_bomb_while_training_stops_at_the_cgroup_limit() {
         return;
     };
     if let Err(why) = harness::sandbox::memory_limit_available() {
-        eprintln!("skipped: this machine gives the harness no memory cgroup ({why})");
+        skip(
+            Needs::MemoryCgroup,
+            format!("no memory cgroup for the harness: {why}"),
+        );
         return;
     }
     let run = scene.run_as(
@@ -835,8 +839,14 @@ fn a_build_script_memory_bomb_fails_the_build() {
 
 #[test]
 fn a_build_script_fork_bomb_stops_at_the_process_limit() {
-    if !sandbox().is_some_and(|s| s.binds_process_limit()) {
-        eprintln!("skipped: the process limit binds only when the harness is root");
+    let Some(sandbox) = sandbox() else {
+        return;
+    };
+    if !sandbox.binds_process_limit() {
+        skip(
+            Needs::Root,
+            "the process limit binds only when the harness is root",
+        );
         return;
     }
     let Some((_scene, build)) = bomb("fork", build_limits()) else {

@@ -11,17 +11,10 @@ use serde_json::Value;
 
 use crate::support::harness::Harness;
 use crate::support::openai_server::{OpenAiServer, Scripted};
+use crate::support::skip::toolchain_tests;
 
 const FIXTURE: &str = "fixture-reference-with-bugs";
 const CONCAT: &str = "Tensor::cat(&[skip, &xs], 1)";
-
-fn enabled() -> bool {
-    if std::env::var_os("HARNESS_TOOLCHAIN_TESTS").is_some() {
-        return true;
-    }
-    eprintln!("skipped: set HARNESS_TOOLCHAIN_TESTS=1 to run the real libtorch end-to-end test");
-    false
-}
 
 /// The reference crate as a reply, with `model.rs` changed by `edit`. A fixture written by the
 /// harness's developers from the reference crate, never an LLM's output.
@@ -45,7 +38,7 @@ fn reference_reply_with(edit: impl Fn(&str) -> String) -> String {
 
 #[test]
 fn a_fixture_conversation_ends_with_the_reference_which_trains_above_the_threshold_baseline() {
-    if !enabled() {
+    if !toolchain_tests() {
         return;
     }
     let model = REFERENCE_FILES

@@ -10,20 +10,11 @@ use harness::exec::{run_process, ProcessSpec};
 use harness::toolchain::{cache_dir_from_env, ensure, SetupProgress, CARGO_CONFIG_PATH};
 
 use crate::support::harness::Harness;
-
-fn enabled() -> bool {
-    let on = std::env::var("HARNESS_TOOLCHAIN_TESTS").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!(
-            "skipped: set HARNESS_TOOLCHAIN_TESTS=1 to provision and test the real toolchain"
-        );
-    }
-    on
-}
+use crate::support::skip::toolchain_tests;
 
 #[test]
 fn setup_provisions_everything_and_a_new_crate_builds_warm_and_runs() {
-    if !enabled() {
+    if !toolchain_tests() {
         return;
     }
     let cache = cache_dir_from_env(None).expect("a cache folder");

@@ -18,6 +18,7 @@ use harness::taxonomy::Category;
 use harness::workspace::Workspace;
 
 use super::sandbox;
+use crate::support::skip::toolchain_tests;
 
 const TAMPER: &str = include_str!("../../fixtures/sandbox/tamper/build.rs");
 /// Every kind of attempt the build script makes.
@@ -380,8 +381,7 @@ fn inode_listing(root: &Path) -> String {
 
 #[test]
 fn the_real_warm_tch_cache_stays_intact_under_a_tampering_build() {
-    if std::env::var("HARNESS_TOOLCHAIN_TESTS").ok().as_deref() != Some("1") {
-        eprintln!("skipped: set HARNESS_TOOLCHAIN_TESTS=1 to attack the real warm tch cache");
+    if !toolchain_tests() {
         return;
     }
     let Some(sandbox) = sandbox() else {

@@ -4,6 +4,7 @@ pub mod file_server;
 pub mod harness;
 pub mod http_server;
 pub mod openai_server;
+pub mod skip;
 pub mod webdriver;
 
 use std::sync::OnceLock;
@@ -13,16 +14,30 @@ use ::harness::sandbox::{Isolation, Sandbox};
 /// The sandbox, when this machine has one that works (CI installs bubblewrap); `None` with a
 /// note on stderr, once, when it does not.
 pub fn sandbox() -> Option<Sandbox> {
-    static FOUND: OnceLock<Option<Sandbox>> = OnceLock::new();
-    FOUND
-        .get_or_init(|| match Sandbox::detect() {
-            Ok(sandbox) => Some(sandbox),
-            Err(error) => {
-                eprintln!("note: no working sandbox here ({error}); tests run generated code unconfined and the sandbox's own tests are skipped");
-                None
-            }
+    detected().as_ref().ok().cloned()
+}
+
+/// The sandbox, for a test that cannot run without one: `None` where there is none, the test
+/// skipped (see `skip`; under CI a failure), and the test should return.
+pub fn sandbox_or_skip() -> Option<Sandbox> {
+    match detected() {
+        Ok(sandbox) => Some(sandbox.clone()),
+        Err(why) => {
+            skip::skip(skip::Needs::Bubblewrap, why);
+            None
+        }
+    }
+}
+
+/// The sandbox found once per test run, or why there is none.
+fn detected() -> &'static Result<Sandbox, String> {
+    static FOUND: OnceLock<Result<Sandbox, String>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        Sandbox::detect().map_err(|error| {
+            eprintln!("note: no working sandbox here ({error}); tests run generated code unconfined and the sandbox's own tests are skipped");
+            format!("no working sandbox here: {error}")
         })
-        .clone()
+    })
 }
 
 /// How the tests run generated code: in the sandbox where there is one.
