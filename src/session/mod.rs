@@ -4,10 +4,12 @@ mod budget;
 mod fix_loop;
 mod machine;
 pub mod provenance;
+mod replay_model;
 mod resume;
 
 pub use budget::{Budget, InvocationBudget, Limits, Spent, BUDGET_REASON_PREFIX};
 pub use fix_loop::{run_session, Phase, SessionConfig, SessionError, SessionSummary};
 pub use machine::machine_info;
 pub use provenance::{harness_info, limits_record, now_rfc3339, phase_record, toolchain_info};
+pub use replay_model::{BrokenHistory, ReplayModel};
 pub use resume::resume_session;

@@ -18,8 +18,7 @@ pub use cargo::{CargoBuild, SharedTarget};
 pub use rust_tch_unet::RustTchUnet;
 pub use rust_tiny::RustTiny;
 
-use crate::diagnostics::ExitInfo;
-use crate::exec::OutputCap;
+use crate::exec::{ExitInfo, OutputCap};
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::ErrorRecord;
