@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::config::Registry;
-use harness::diagnostics::ExitInfo;
+use harness::exec::ExitInfo;
 use harness::llm::{ChatModel, ChatRequest, FinishReason, LlmError, Reply, Usage};
 use harness::prompt::Templates;
 use harness::session::{harness_info, run_session, SessionConfig};

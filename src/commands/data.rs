@@ -10,8 +10,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{
     DataCheckArgs, DataCommand, DataSynthArgs, GlobalArgs, ImportArgs, ImportCommand,
 };
-use crate::dataset::{self, Pair, CHASE_DB1};
+use crate::dataset::{self, CHASE_DB1};
 
+use super::summary::print_summary;
 use super::EXIT_OK;
 
 pub fn data(global: &GlobalArgs, command: &DataCommand) -> anyhow::Result<u8> {
@@ -83,25 +84,6 @@ fn display_name(dir: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| dir.display().to_string())
-}
-
-pub(crate) fn print_summary(pairs: &[Pair]) -> anyhow::Result<()> {
-    let summary = dataset::summarise(pairs)?;
-    println!("pairs: {}", summary.count);
-    let (min, max) = (summary.min_size, summary.max_size);
-    if min == max {
-        println!("size: {}x{}", min.0, min.1);
-    } else {
-        println!("sizes: {}x{} to {}x{}", min.0, min.1, max.0, max.1);
-    }
-    println!("mean foreground: {:.2}%", 100.0 * summary.mean_foreground);
-    println!(
-        "empty masks: {} ({:.1}%)",
-        summary.empty_masks,
-        100.0 * summary.empty_masks as f64 / summary.count.max(1) as f64
-    );
-    println!("fingerprint: {}", summary.fingerprint);
-    Ok(())
 }
 
 /// A bar on stderr when it is a terminal; otherwise nothing at all.

@@ -8,7 +8,7 @@ use crate::dataset::{self, licence_notice, FetchEvent, FetchOptions, Mirror};
 
 use crate::toolchain::{SetupProgress, Step};
 
-use super::data::print_summary;
+use super::summary::print_summary;
 use super::{UserError, EXIT_OK};
 
 /// Inside the cache: converted datasets (where `harness train` looks) and the downloads.

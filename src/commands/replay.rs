@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{GlobalArgs, ReplayArgs};
 use crate::llm::retry::RetryPolicy;
-use crate::llm::ReplayModel;
 use crate::progress::Progress;
 use crate::report::{charged_rounds, counted_outcomes};
 use crate::runs::{crate_differences, final_files, find_transcripts, FINAL_CRATE_DIR};
 use crate::sandbox::Isolation;
+use crate::session::ReplayModel;
 use crate::session::{
     harness_info, machine_info, run_session, toolchain_info, Budget, SessionConfig, SessionError,
     BUDGET_REASON_PREFIX,

@@ -12,5 +12,5 @@ mod rustc_codes;
 
 pub use cargo::{parse_cargo_build, parse_cargo_build_hiding, Artifact, CompileReport};
 pub use normalise::{hide_paths, normalise, strip_ansi, CACHE_PLACEHOLDER};
-pub use runtime::{classify_run, ExitInfo};
+pub use runtime::classify_run;
 pub use rustc_codes::{category_for_code, category_for_uncoded};

@@ -3,11 +3,13 @@
 //! Architecture invariant: no other module calls `std::process::Command` (or `fork`).
 
 mod capture;
+mod exit;
 mod process;
 mod secrets;
 mod userns;
 
 pub use capture::{cut_marker, OutputCap};
+pub use exit::ExitInfo;
 pub use process::{
     run_process, ExecError, LineObserver, ProcessOutput, ProcessSpec, Stream, ENV_ALLOW_LIST,
 };

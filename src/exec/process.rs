@@ -18,9 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::diagnostics::ExitInfo;
-
 use super::capture::{Capture, OutputCap};
+use super::exit::ExitInfo;
 use super::secrets::looks_secret;
 
 /// Host variables a child may inherit. Everything else, API keys first of all, is withheld.

@@ -3,6 +3,7 @@
 //! Architecture invariant: this is the only module that talks to the network.
 
 mod anthropic;
+mod drift;
 pub mod gate;
 mod gemini;
 mod http;
@@ -11,16 +12,15 @@ mod openai_errors;
 mod openai_responses;
 pub mod probe;
 mod reference;
-mod replay;
 pub mod retry;
 mod types;
 
 pub use anthropic::AnthropicModel;
+pub use drift::ReplayDrift;
 pub use gemini::GeminiModel;
 pub use openai::OpenAiModel;
 pub use openai_responses::OpenAiResponsesModel;
 pub use reference::{reference_reply, ReferenceModel, REFERENCE_FILES};
-pub use replay::{BrokenHistory, ReplayDrift, ReplayModel};
 pub use types::{ChatMessage, ChatRequest, FinishReason, Reply, Role, SamplingParams, Usage};
 
 /// Why a model call failed. A failed call is an infrastructure problem, never charged to the LLM.

@@ -233,7 +233,7 @@ fn sandbox_processes(uid: Option<u32>, token: &str) -> Vec<libc::pid_t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::ExitInfo;
+    use crate::exec::ExitInfo;
 
     fn output(stderr: &str, code: Option<i32>) -> ProcessOutput {
         ProcessOutput {

@@ -3,62 +3,36 @@
 //! Every step's event is on disk before the next step starts. A failed build, a panic, a
 //! timeout or a missing output is an outcome recorded and fed back; `Err` is only for the
 //! harness failing (the transcript cannot be written) or for replay drift.
+//!
+//! An iteration is a row of named steps (`Run::iteration`): ask (`model_call.rs`), extract
+//! (`reply_files.rs`), build, smoke run, classify (`verdict.rs`), feed back; `finish` records
+//! the end. What differs between targets sits behind `Target` (how a reply gives files, which
+//! files every build needs, the build, the smoke run, the feedback templates); what differs
+//! between providers sits behind `ChatModel`.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::LlmSpec;
-use crate::error_chain::error_chain;
-use crate::extract::{extract_files, ExtractError};
-use crate::llm::retry::{
-    advice, complete_with_retries, Answered, FailedAttempt, Fault, GaveUp, RetryPolicy,
-};
-use crate::llm::{
-    ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, ReplayDrift, Reply, Role,
-};
-use crate::prompt::{relevance_order, sha256_hex};
-use crate::target::Target;
-use crate::taxonomy::{Category, ErrorRecord, Tier};
+use crate::llm::retry::RetryPolicy;
+use crate::llm::{ChatMessage, ChatModel, ChatRequest, LlmError, ReplayDrift, Reply};
+use crate::target::{BuildOutcome, BuiltProgram, Target};
+use crate::taxonomy::{ErrorRecord, Tier};
 use crate::transcript::{
-    AttemptEvent, BuildEvent, EndEvent, EndStatus, Event, FileEntry, FilesEvent, HarnessInfo,
-    Header, MachineInfo, ModelErrorEvent, OutcomeEvent, ReplyEvent, RequestEvent, RunEvent,
-    TargetInfo, ToolchainInfo, TranscriptWriter, WriteError, FORMAT_VERSION,
+    BuildEvent, EndEvent, EndStatus, Event, HarnessInfo, Header, MachineInfo, OutcomeEvent,
+    RequestEvent, RunEvent, TargetInfo, ToolchainInfo, TranscriptWriter, WriteError,
+    FORMAT_VERSION,
 };
 use crate::workspace::{Workspace, WorkspaceError};
 
 use super::budget::{Budget, Spent};
+use super::model_call::{call_model, Asked};
+use super::phase::Phase;
 use super::provenance::{limits_record, now_rfc3339};
-
-/// What the loop is doing, for progress display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    WaitingForModel,
-    /// A model call failed and is tried again after a wait (so a long wait is never silent).
-    Retrying {
-        attempt: u32,
-        wait_ms: u64,
-    },
-    Building,
-    Running,
-}
-
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Phase::WaitingForModel => "waiting for the model",
-            Phase::Retrying { attempt, wait_ms } => {
-                return write!(
-                    f,
-                    "attempt {attempt} failed (not charged to the LLM); trying again in {:.1} s",
-                    *wait_ms as f64 / 1000.0
-                )
-            }
-            Phase::Building => "building",
-            Phase::Running => "running",
-        })
-    }
-}
+use super::reply_files::apply_reply;
+use super::verdict::{outcome_drift, verdict};
 
 /// Everything one session needs besides the model.
 pub struct SessionConfig<'a> {
@@ -180,481 +154,271 @@ pub fn run_session(
     drive(config, model, progress, writer, LoopState::fresh(target))
 }
 
-/// The loop proper, from `state` on, appending to `writer`.
+/// The loop proper, from `state` on, appending to `writer`: each iteration's steps in turn
+/// until one ends the run, or the cap.
 pub(crate) fn drive(
     config: &SessionConfig,
     model: &mut dyn ChatModel,
     progress: &dyn Fn(u32, Phase),
-    mut writer: TranscriptWriter,
+    writer: TranscriptWriter,
     state: LoopState,
 ) -> Result<SessionSummary, SessionError> {
-    let started = Instant::now();
-    let target = config.target;
-    // Every run (and every resumed run and replay) starts from a pristine view of the build:
-    // nothing an earlier run's code wrote can reach this run's result.
-    let workspace = Workspace::fresh(&config.workspace_dir)?;
-    target.start_run(&workspace)?;
-    let LoopState {
-        mut history,
-        mut sent,
-        mut files,
-        mut outcomes,
-        first_iteration,
-        mut pending_reply,
-        earlier_ms,
-        mut spent,
-    } = state;
+    let first_iteration = state.first_iteration;
+    let mut run = Run::start(config, model, progress, writer, state)?;
+    for iteration in first_iteration..=config.max_iterations {
+        if let ControlFlow::Break(summary) = run.iteration(iteration)? {
+            return Ok(summary);
+        }
+    }
+    run.finish(EndStatus::GaveUp, config.max_iterations, None)
+}
 
-    let end = |writer: &mut TranscriptWriter,
-               status: EndStatus,
-               iterations: u32,
-               reason: Option<String>|
-     -> Result<(), WriteError> {
-        writer.append(&Event::End(EndEvent {
+/// A step's result: go on with the next step, or the run has ended with this summary.
+type Step<T = ()> = Result<ControlFlow<SessionSummary, T>, SessionError>;
+
+/// A session under way: what every step reads and writes.
+struct Run<'a> {
+    config: &'a SessionConfig<'a>,
+    target: &'a dyn Target,
+    model: &'a mut dyn ChatModel,
+    progress: &'a dyn Fn(u32, Phase),
+    writer: TranscriptWriter,
+    workspace: Workspace,
+    state: LoopState,
+    started: Instant,
+}
+
+impl<'a> Run<'a> {
+    /// Every run (and every resumed run and replay) starts from a pristine view of the build:
+    /// nothing an earlier run's code wrote can reach this run's result.
+    fn start(
+        config: &'a SessionConfig<'a>,
+        model: &'a mut dyn ChatModel,
+        progress: &'a dyn Fn(u32, Phase),
+        writer: TranscriptWriter,
+        state: LoopState,
+    ) -> Result<Self, SessionError> {
+        let started = Instant::now();
+        let workspace = Workspace::fresh(&config.workspace_dir)?;
+        config.target.start_run(&workspace)?;
+        Ok(Run {
+            config,
+            target: config.target,
+            model,
+            progress,
+            writer,
+            workspace,
+            state,
+            started,
+        })
+    }
+
+    /// One iteration: ask, extract, build, smoke run, classify, feed back.
+    fn iteration(&mut self, iteration: u32) -> Step {
+        let reply = match self.ask(iteration)? {
+            ControlFlow::Continue(reply) => reply,
+            ControlFlow::Break(summary) => return Ok(ControlFlow::Break(summary)),
+        };
+        let mut errors = self.extract(iteration, &reply)?;
+        if errors.is_empty() {
+            errors = self.build_and_run(iteration)?;
+        }
+        let outcome = self.classify(iteration, errors)?;
+        self.feed_back(iteration, &outcome)
+    }
+
+    /// The reply of `iteration`: the one a resumed run recorded already, or the model's answer
+    /// to the whole chat so far. A budget reached stops the run before the request (a harness
+    /// limit); so does a call that failed for good.
+    fn ask(&mut self, iteration: u32) -> Step<Reply> {
+        if let Some(reply) = self.state.pending_reply.take() {
+            return Ok(ControlFlow::Continue(reply));
+        }
+        if let Some(reason) = self.config.budget.exhausted(iteration, &self.state.spent) {
+            return self.end(EndStatus::Aborted, iteration, Some(reason));
+        }
+        let request = self.request(iteration)?;
+        (self.progress)(iteration, Phase::WaitingForModel);
+        let asked = call_model(
+            self.config,
+            &mut *self.model,
+            &mut self.writer,
+            self.progress,
+            iteration,
+            &request,
+            &self.state.history,
+        )?;
+        match asked {
+            Asked::Reply(reply) => Ok(ControlFlow::Continue(self.took(reply))),
+            Asked::Stop(error) => {
+                self.record_end(EndStatus::Aborted, iteration, Some(error.to_string()))?;
+                Err(error)
+            }
+            Asked::Failed(message) => self.end(EndStatus::Aborted, iteration, Some(message)),
+        }
+    }
+
+    /// The request of `iteration`, recorded with only the messages added since the last one.
+    fn request(&mut self, iteration: u32) -> Result<ChatRequest, WriteError> {
+        let history = &self.state.history;
+        let request = ChatRequest {
+            model: self.config.llm.model.clone(),
+            messages: history.clone(),
+            params: self.config.llm.params.clone(),
+        };
+        self.writer.append(&Event::Request(RequestEvent {
+            iteration,
+            model: request.model.clone(),
+            params: request.params.clone(),
+            history_len: self.state.sent,
+            new_messages: history[self.state.sent..].to_vec(),
+        }))?;
+        Ok(request)
+    }
+
+    /// A new reply: charged to the budget and added to the chat.
+    fn took(&mut self, reply: Reply) -> Reply {
+        let price = self.config.llm.price.as_ref();
+        let cost = Spent::of_reply(&reply, price);
+        self.config.budget.charge(&mut self.state.spent, cost);
+        let history = &mut self.state.history;
+        history.push(ChatMessage::assistant(reply.text.clone()));
+        // The reply event holds this message; the next request records only what follows it.
+        self.state.sent = history.len();
+        reply
+    }
+
+    /// The reply's files, applied to the crate so far and recorded; the reply's own errors.
+    fn extract(&mut self, iteration: u32, reply: &Reply) -> Result<Vec<ErrorRecord>, SessionError> {
+        let files = &mut self.state.files;
+        let (event, errors) = apply_reply(iteration, reply, &self.config.llm, self.target, files);
+        self.writer.append(&Event::Files(event))?;
+        Ok(errors)
+    }
+
+    /// Builds the crate and, if that produced a program, runs it: the last step's errors.
+    fn build_and_run(&mut self, iteration: u32) -> Result<Vec<ErrorRecord>, SessionError> {
+        let build = self.build(iteration)?;
+        match &build.program {
+            Some(program) => self.smoke_run(iteration, program),
+            None => Ok(build.errors),
+        }
+    }
+
+    /// Writes the crate (the reply's files, then the target's) and builds it; recorded.
+    fn build(&mut self, iteration: u32) -> Result<BuildOutcome, SessionError> {
+        let files = &self.state.files;
+        self.workspace
+            .write(files, &self.target.build_files(files))?;
+        (self.progress)(iteration, Phase::Building);
+        let build = self.target.build(&self.workspace, iteration);
+        self.writer.append(&Event::Build(BuildEvent {
+            iteration,
+            success: build.program.is_some(),
+            errors: build.errors.clone(),
+            warnings: build.warnings,
+            binary_sha256: build.program.as_ref().map(|p| p.sha256.clone()),
+            duration_ms: build.duration.as_millis() as u64,
+        }))?;
+        Ok(build)
+    }
+
+    /// Runs the program on the smoke input and checks its outputs; recorded.
+    fn smoke_run(
+        &mut self,
+        iteration: u32,
+        program: &BuiltProgram,
+    ) -> Result<Vec<ErrorRecord>, SessionError> {
+        (self.progress)(iteration, Phase::Running);
+        let run = self.target.smoke_run(&self.workspace, program);
+        self.writer.append(&Event::Run(RunEvent {
+            iteration,
+            exit_code: run.exit.code,
+            signal: run.exit.signal,
+            timed_out: run.exit.timed_out,
+            errors: run.errors.clone(),
+            duration_ms: run.duration.as_millis() as u64,
+            stdout: run.output.as_ref().map(|o| o.stdout.clone()),
+            stderr: run.output.as_ref().map(|o| o.stderr.clone()),
+        }))?;
+        Ok(run.errors)
+    }
+
+    /// The verdict, recorded; in replay, a verdict other than the recorded one stops the run.
+    fn classify(
+        &mut self,
+        iteration: u32,
+        errors: Vec<ErrorRecord>,
+    ) -> Result<OutcomeEvent, SessionError> {
+        let outcome = verdict(iteration, errors);
+        self.writer.append(&Event::Outcome(outcome.clone()))?;
+        let expected = self.config.expected_outcomes.as_deref();
+        if let Some(drift) = expected.and_then(|expected| outcome_drift(expected, &outcome)) {
+            let reason = Some("replay drift".to_string());
+            self.record_end(EndStatus::Aborted, iteration, reason)?;
+            return Err(SessionError::Drift(Box::new(drift)));
+        }
+        self.state.outcomes.push(outcome.clone());
+        Ok(outcome)
+    }
+
+    /// After a verdict: the run ends when the program worked or the infrastructure failed;
+    /// otherwise the errors go back to the LLM (unless this was the last iteration).
+    fn feed_back(&mut self, iteration: u32, outcome: &OutcomeEvent) -> Step {
+        if outcome.success {
+            return self.end(EndStatus::Succeeded, iteration, None);
+        }
+        let errors = &outcome.errors;
+        if let Some(infra) = errors.iter().find(|e| e.category.tier() == Tier::Infra) {
+            let reason = format!("{}: {}", infra.category, infra.message);
+            return self.end(EndStatus::Aborted, iteration, Some(reason));
+        }
+        if iteration < self.config.max_iterations {
+            let feedback = self.target.templates().feedback(errors);
+            self.state.history.push(ChatMessage::user(feedback));
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Ends the run: a step's way of stopping the loop.
+    fn end<T>(&mut self, status: EndStatus, iterations: u32, reason: Option<String>) -> Step<T> {
+        self.finish(status, iterations, reason)
+            .map(ControlFlow::Break)
+    }
+
+    /// Records the end and returns the matching summary.
+    fn finish(
+        &mut self,
+        status: EndStatus,
+        iterations: u32,
+        reason: Option<String>,
+    ) -> Result<SessionSummary, SessionError> {
+        self.record_end(status, iterations, reason.clone())?;
+        Ok(SessionSummary {
+            run_id: self.config.run_id.clone(),
+            llm_id: self.config.llm.id.clone(),
+            status,
+            iterations,
+            outcomes: std::mem::take(&mut self.state.outcomes),
+            transcript: self.config.transcript_path.clone(),
+            workspace: self.workspace.root().to_path_buf(),
+            reason,
+        })
+    }
+
+    /// The `end` event, with the harness's time for the whole run (earlier sessions' included).
+    fn record_end(
+        &mut self,
+        status: EndStatus,
+        iterations: u32,
+        reason: Option<String>,
+    ) -> Result<(), WriteError> {
+        self.writer.append(&Event::End(EndEvent {
             status,
             iterations,
             reason,
             finished_at: now_rfc3339(),
-            wall_ms: earlier_ms + started.elapsed().as_millis() as u64,
+            wall_ms: self.state.earlier_ms + self.started.elapsed().as_millis() as u64,
         }))
-    };
-    let summary = |status, iterations, outcomes, reason| SessionSummary {
-        run_id: config.run_id.clone(),
-        llm_id: config.llm.id.clone(),
-        status,
-        iterations,
-        outcomes,
-        transcript: config.transcript_path.clone(),
-        workspace: workspace.root().to_path_buf(),
-        reason,
-    };
-    // Records the end and returns the matching summary.
-    let finish = |writer: &mut TranscriptWriter,
-                  status: EndStatus,
-                  iterations: u32,
-                  outcomes: Vec<OutcomeEvent>,
-                  reason: Option<String>|
-     -> Result<SessionSummary, SessionError> {
-        end(writer, status, iterations, reason.clone())?;
-        Ok(summary(status, iterations, outcomes, reason))
-    };
-
-    for iteration in first_iteration..=config.max_iterations {
-        // 1. Ask the model (unless a resumed run recorded its reply already).
-        let reply = match pending_reply.take() {
-            Some(reply) => reply,
-            None => {
-                // A budget reached stops the run before the request: a harness limit.
-                if let Some(reason) = config.budget.exhausted(iteration, &spent) {
-                    return finish(
-                        &mut writer,
-                        EndStatus::Aborted,
-                        iteration,
-                        outcomes,
-                        Some(reason),
-                    );
-                }
-                let request = ChatRequest {
-                    model: config.llm.model.clone(),
-                    messages: history.clone(),
-                    params: config.llm.params.clone(),
-                };
-                writer.append(&Event::Request(RequestEvent {
-                    iteration,
-                    model: request.model.clone(),
-                    params: request.params.clone(),
-                    history_len: sent,
-                    new_messages: history[sent..].to_vec(),
-                }))?;
-                progress(iteration, Phase::WaitingForModel);
-                let asked = ask(
-                    config,
-                    model,
-                    &mut writer,
-                    progress,
-                    iteration,
-                    &request,
-                    &history,
-                )?;
-                let reply = match asked {
-                    Asked::Reply(reply) => {
-                        let price = config.llm.price.as_ref();
-                        config
-                            .budget
-                            .charge(&mut spent, Spent::of_reply(&reply, price));
-                        reply
-                    }
-                    Asked::Stop(error) => {
-                        let reason = error.to_string();
-                        end(&mut writer, EndStatus::Aborted, iteration, Some(reason))?;
-                        return Err(error);
-                    }
-                    Asked::Failed(message) => {
-                        return finish(
-                            &mut writer,
-                            EndStatus::Aborted,
-                            iteration,
-                            outcomes,
-                            Some(message),
-                        );
-                    }
-                };
-                history.push(ChatMessage::assistant(reply.text.clone()));
-                // The reply event holds this message; the next request records only what follows it.
-                sent = history.len();
-                reply
-            }
-        };
-
-        // 2. Turn the reply into files.
-        let (written, notes, mut errors) = apply_reply(&reply, &config.llm, target, &mut files);
-        let inferred = written
-            .iter()
-            .filter(|entry| entry.1)
-            .map(|entry| entry.0.path.clone())
-            .collect();
-        let written: Vec<FileEntry> = written.into_iter().map(|entry| entry.0).collect();
-        let kept = files
-            .iter()
-            .filter(|(path, _)| !written.iter().any(|w: &FileEntry| &w.path == *path))
-            .map(|(path, content)| FileEntry {
-                path: path.clone(),
-                sha256: sha256_hex(content.as_bytes()),
-                content: None,
-                span: None,
-            })
-            .collect();
-        writer.append(&Event::Files(FilesEvent {
-            iteration,
-            written,
-            kept,
-            notes,
-            inferred,
-        }))?;
-
-        // 3. Build and run.
-        if errors.is_empty() {
-            workspace.write(&files, &target.build_files(&files))?;
-            progress(iteration, Phase::Building);
-            let build = target.build(&workspace, iteration);
-            writer.append(&Event::Build(BuildEvent {
-                iteration,
-                success: build.program.is_some(),
-                errors: build.errors.clone(),
-                warnings: build.warnings,
-                binary_sha256: build.program.as_ref().map(|p| p.sha256.clone()),
-                duration_ms: build.duration.as_millis() as u64,
-            }))?;
-            errors = build.errors;
-            if let Some(program) = &build.program {
-                progress(iteration, Phase::Running);
-                let run = target.smoke_run(&workspace, program);
-                writer.append(&Event::Run(RunEvent {
-                    iteration,
-                    exit_code: run.exit.code,
-                    signal: run.exit.signal,
-                    timed_out: run.exit.timed_out,
-                    errors: run.errors.clone(),
-                    duration_ms: run.duration.as_millis() as u64,
-                    stdout: run.output.as_ref().map(|o| o.stdout.clone()),
-                    stderr: run.output.as_ref().map(|o| o.stderr.clone()),
-                }))?;
-                errors = run.errors;
-            }
-        }
-
-        // 4. The verdict.
-        relevance_order(&mut errors);
-        let infra = errors
-            .iter()
-            .find(|e| e.category.tier() == Tier::Infra)
-            .cloned();
-        let outcome = OutcomeEvent {
-            iteration,
-            success: errors.is_empty(),
-            errors: errors.clone(),
-        };
-        writer.append(&Event::Outcome(outcome.clone()))?;
-        if let Some(expected) = &config.expected_outcomes {
-            if let Some(drift) = outcome_drift(expected, &outcome) {
-                end(
-                    &mut writer,
-                    EndStatus::Aborted,
-                    iteration,
-                    Some("replay drift".into()),
-                )?;
-                return Err(SessionError::Drift(Box::new(drift)));
-            }
-        }
-        outcomes.push(outcome);
-        if errors.is_empty() {
-            return finish(&mut writer, EndStatus::Succeeded, iteration, outcomes, None);
-        }
-        if let Some(infra) = infra {
-            let reason = format!("{}: {}", infra.category, infra.message);
-            return finish(
-                &mut writer,
-                EndStatus::Aborted,
-                iteration,
-                outcomes,
-                Some(reason),
-            );
-        }
-        if iteration < config.max_iterations {
-            history.push(ChatMessage::user(target.templates().feedback(&errors)));
-        }
     }
-    finish(
-        &mut writer,
-        EndStatus::GaveUp,
-        config.max_iterations,
-        outcomes,
-        None,
-    )
-}
-
-/// What asking the model came to.
-enum Asked {
-    Reply(Reply),
-    /// Replay drifted or has no recording: the session stops with this error.
-    Stop(SessionError),
-    /// The call failed for good (recorded as `model-error`); the run ends aborted, resumable.
-    Failed(String),
-}
-
-/// Sends `request` with retries, recording each retried attempt, then the reply or the final
-/// failure. Nothing here is charged to the LLM.
-fn ask(
-    config: &SessionConfig,
-    model: &mut dyn ChatModel,
-    writer: &mut TranscriptWriter,
-    progress: &dyn Fn(u32, Phase),
-    iteration: u32,
-    request: &ChatRequest,
-    history: &[ChatMessage],
-) -> Result<Asked, SessionError> {
-    let asked = Instant::now();
-    let millis = |d: std::time::Duration| d.as_millis() as u64;
-    let answered = complete_with_retries(
-        model,
-        iteration,
-        request,
-        &config.retry,
-        &std::thread::sleep,
-        &mut |failed: &FailedAttempt| {
-            // The final failure is the `model-error` event; only retried attempts come here.
-            let Some(wait) = failed.wait else {
-                return Ok(());
-            };
-            progress(
-                iteration,
-                Phase::Retrying {
-                    attempt: failed.attempt,
-                    wait_ms: millis(wait),
-                },
-            );
-            writer.append(&Event::Attempt(AttemptEvent {
-                iteration,
-                attempt: failed.attempt,
-                status: failed.status,
-                message: failed.message.clone(),
-                fault: failed.fault,
-                retry_after_ms: failed.retry_after.map(millis),
-                wait_ms: failed.wait.map(millis),
-                latency_ms: millis(failed.latency),
-            }))
-        },
-    )?;
-    let Answered { reply, attempts } = match answered {
-        Ok(answered) => answered,
-        Err(GaveUp { error, .. }) if matches!(error, LlmError::Drift(_)) => {
-            let LlmError::Drift(drift) = error else {
-                unreachable!()
-            };
-            return Ok(Asked::Stop(SessionError::Drift(drift)));
-        }
-        Err(GaveUp { error, .. }) if matches!(error, LlmError::MissingRecording { .. }) => {
-            return Ok(Asked::Stop(SessionError::MissingRecording(error)));
-        }
-        Err(GaveUp {
-            error,
-            attempts,
-            fault,
-        }) => {
-            let mut message = error_chain(&error);
-            if let Some(advice) = advice(&error, config.llm.api_key_env.as_deref()) {
-                message.push_str(&format!(" ({advice})"));
-            }
-            if fault == Fault::Transient {
-                message.push_str(&format!(" (gave up after {attempts} attempt(s))"));
-            }
-            writer.append(&Event::ModelError(ModelErrorEvent {
-                iteration,
-                message: message.clone(),
-                latency_ms: millis(asked.elapsed()),
-                status: error.status(),
-                fault: Some(fault),
-                attempts,
-            }))?;
-            return Ok(Asked::Failed(message));
-        }
-    };
-    // Which earlier iteration, if any, answered with exactly these bytes.
-    let identical_to = history
-        .iter()
-        .filter(|message| message.role == Role::Assistant)
-        .position(|message| message.content == reply.text)
-        .map(|index| index as u32 + 1);
-    writer.append(&Event::Reply(ReplyEvent {
-        iteration,
-        text: reply.text.clone(),
-        finish_reason: reply.finish_reason.clone(),
-        usage: reply.usage,
-        latency_ms: millis(asked.elapsed()),
-        model: reply.model.clone(),
-        refusal: reply.refusal.clone(),
-        system_fingerprint: reply.system_fingerprint.clone(),
-        cost_usd: reply.cost_usd,
-        attempts,
-        identical_to,
-    }))?;
-    Ok(Asked::Reply(reply))
-}
-
-/// A reply cut by the output token limit (`docs/methodology.md`, C6): the LLM's own `truncated`
-/// where the model's limit cut it, or where its limit is not known; a harness limit where the
-/// harness's `max_tokens` was below what the model could have written.
-fn truncation(llm: &LlmSpec) -> ErrorRecord {
-    let harness_cap = match (llm.params.max_tokens, llm.limits) {
-        (Some(cap), Some(limits)) if cap < limits.output_tokens => Some((cap, limits)),
-        _ => None,
-    };
-    let (category, message) = match harness_cap {
-        Some((cap, limits)) => (
-            Category::InfraLimit,
-            format!(
-                "the reply was cut at the harness's cap of {cap} output tokens, below the {} the model can write: a harness limit, not charged to the LLM; raise `params.max_tokens` for `{}` in a registry file (--registry) to measure it",
-                limits.output_tokens, llm.id
-            ),
-        ),
-        None => (
-            Category::Truncated,
-            "the reply was cut off at the output token limit before it was complete; its files were not used".to_string(),
-        ),
-    };
-    let mut error = ErrorRecord::new(category, message.clone());
-    error.rendered = Some(message);
-    error
-}
-
-/// Applies the reply's files to `files`; returns what was written (each with whether its path
-/// was inferred), extraction notes and the reply-tier errors (truncated, refused, no code,
-/// unparseable, missing files).
-fn apply_reply(
-    reply: &Reply,
-    llm: &LlmSpec,
-    target: &dyn Target,
-    files: &mut BTreeMap<String, String>,
-) -> (Vec<(FileEntry, bool)>, Vec<String>, Vec<ErrorRecord>) {
-    let reply_error = |category, message: &str| {
-        let mut error = ErrorRecord::new(category, message);
-        error.rendered = Some(message.to_string());
-        error
-    };
-    if reply.refusal.is_some() || reply.finish_reason == FinishReason::ContentFilter {
-        let message = "the reply was a refusal (or was stopped by the provider's content filter)";
-        return (
-            Vec::new(),
-            Vec::new(),
-            vec![reply_error(Category::Refused, message)],
-        );
-    }
-    if reply.finish_reason == FinishReason::Length {
-        return (Vec::new(), Vec::new(), vec![truncation(llm)]);
-    }
-    match extract_files(&reply.text, target.expected_files()) {
-        Ok(extraction) => {
-            let written = extraction
-                .files
-                .into_iter()
-                .map(|file| {
-                    let entry = FileEntry::written(file.path.clone(), &file.content, &reply.text);
-                    files.insert(file.path, file.content);
-                    (entry, file.guessed)
-                })
-                .collect();
-            let errors = missing_files(target, files).into_iter().collect();
-            (written, extraction.notes, errors)
-        }
-        Err(ExtractError::NoCode) => (
-            Vec::new(),
-            Vec::new(),
-            vec![reply_error(
-                Category::NoCode,
-                "the reply contains no code block",
-            )],
-        ),
-        Err(ExtractError::UnparseableFiles { notes }) => {
-            let mut message = "no code block in the reply names the file it belongs to".to_string();
-            for note in &notes {
-                message.push_str("\n- ");
-                message.push_str(note);
-            }
-            let mut error = ErrorRecord::new(
-                Category::UnparseableFiles,
-                "no code block in the reply names the file it belongs to",
-            );
-            error.rendered = Some(message);
-            (Vec::new(), notes, vec![error])
-        }
-    }
-}
-
-/// The `missing-files` error when the crate so far lacks a file every build needs.
-fn missing_files(target: &dyn Target, files: &BTreeMap<String, String>) -> Option<ErrorRecord> {
-    let missing: Vec<&str> = target
-        .required_files()
-        .iter()
-        .copied()
-        .filter(|path| !files.contains_key(*path))
-        .collect();
-    if missing.is_empty() {
-        return None;
-    }
-    let quoted = |paths: &[&str]| {
-        paths
-            .iter()
-            .map(|path| format!("`{path}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let message = format!(
-        "the reply does not give {}, without which the crate cannot be built",
-        quoted(&missing)
-    );
-    let mut error = ErrorRecord::new(Category::MissingFiles, message.clone());
-    error.rendered = Some(format!(
-        "{message}. The crate's files are {}; give each in full in its own fenced code block whose info string names its path.",
-        quoted(target.expected_files())
-    ));
-    Some(error)
-}
-
-/// The difference between the recorded verdict of an iteration and the replayed one.
-fn outcome_drift(expected: &[OutcomeEvent], now: &OutcomeEvent) -> Option<ReplayDrift> {
-    let recorded = expected.iter().find(|o| o.iteration == now.iteration);
-    if recorded == Some(now) {
-        return None;
-    }
-    let show = |o: Option<&OutcomeEvent>| {
-        o.map_or(
-            "(no outcome recorded for this iteration)\n".to_string(),
-            |o| serde_norway::to_string(o).unwrap_or_default(),
-        )
-    };
-    Some(ReplayDrift {
-        iteration: now.iteration,
-        what: "the outcome (build, run and checks)".to_string(),
-        diff: crate::textdiff::unified(&show(recorded), "recorded", &show(Some(now)), "replay"),
-    })
 }

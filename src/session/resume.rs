@@ -16,7 +16,8 @@ use crate::transcript::{
 };
 
 use super::budget::Spent;
-use super::fix_loop::{drive, LoopState, Phase, SessionConfig, SessionError, SessionSummary};
+use super::fix_loop::{drive, LoopState, SessionConfig, SessionError, SessionSummary};
+use super::phase::Phase;
 use super::provenance::{limits_record, now_rfc3339};
 
 /// Continues `transcript`'s run to its end, appending to the same file.

@@ -1,16 +1,19 @@
 //! Targets: what the LLM is asked to write, and how the harness builds, runs and checks it.
 //!
 //! The fix loop knows nothing about U-Nets or even about Rust: a target supplies its prompt
-//! templates, the files it expects, the files the harness owns in the crate, a build and a smoke
-//! run. A Python target slots in by implementing the same trait (its "build" a byte-compile, its
-//! program an interpreter command).
+//! templates, the files it expects and how a reply gives them, the files every build needs,
+//! the files the harness owns in the crate, a build and a smoke run. Another kind of target (a
+//! Python one: its "build" a byte-compile, its program an interpreter command) would implement
+//! the same trait; none exists yet.
 
 mod cargo;
+mod required;
 mod rust_tch_unet;
 mod rust_tiny;
 pub mod unet_checks;
 pub mod unet_outputs;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,8 +21,8 @@ pub use cargo::{CargoBuild, SharedTarget};
 pub use rust_tch_unet::RustTchUnet;
 pub use rust_tiny::RustTiny;
 
-use crate::diagnostics::ExitInfo;
-use crate::exec::OutputCap;
+use crate::exec::{ExitInfo, OutputCap};
+use crate::extract::{extract_files, ExtractError, Extraction};
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
 use crate::taxonomy::ErrorRecord;
@@ -107,25 +110,32 @@ pub trait Target: Send + Sync {
     fn required_files(&self) -> &[&'static str] {
         &["Cargo.toml", "src/main.rs"]
     }
+    /// The files a reply's text gives: by default its fenced code blocks, each tied to one of
+    /// `expected_files` (or another path it names).
+    fn extract(&self, reply: &str) -> Result<Extraction, ExtractError> {
+        extract_files(reply, self.expected_files())
+    }
+    /// The `missing-files` error when `files` (the reply's with those kept from earlier ones)
+    /// lacks one of `required_files`.
+    fn missing_files(&self, files: &BTreeMap<String, String>) -> Option<ErrorRecord> {
+        required::missing_files(self.required_files(), self.expected_files(), files)
+    }
     /// Files the harness writes into the crate after the reply's, which the reply cannot change.
     fn owned_files(&self) -> Vec<(String, String)>;
     /// What the harness writes over the reply's files before a build: the owned files, and any
     /// file it derives from the reply's (a manifest pinned to the warm build, say). The
     /// transcript keeps the reply's own files.
-    fn build_files(
-        &self,
-        _reply_files: &std::collections::BTreeMap<String, String>,
-    ) -> Vec<(String, String)> {
+    fn build_files(&self, _reply_files: &BTreeMap<String, String>) -> Vec<(String, String)> {
         self.owned_files()
     }
-    /// Builds the crate as it is on disk, through the target's `Isolation`. `iteration` names
-    /// the copy of the program it keeps.
     /// Called once as a run (or a resumed run, or a replay) starts in `workspace`: forget
     /// whatever earlier runs' code left in build state outside the crate folder, so that no
     /// run's result depends on another's.
     fn start_run(&self, _workspace: &Workspace) -> Result<(), WorkspaceError> {
         Ok(())
     }
+    /// Builds the crate as it is on disk, through the target's `Isolation`. `iteration` names
+    /// the copy of the program it keeps.
     fn build(&self, workspace: &Workspace, iteration: u32) -> BuildOutcome;
     /// Runs the built program on the smoke input, through the target's `Isolation`, and
     /// checks what it wrote (without following links the program may have planted).

@@ -188,7 +188,13 @@ fn version_1_and_2_files_read_with_the_version_3_fields_absent() {
 #[test]
 fn the_committed_runs_still_read() {
     let runs = Path::new(env!("CARGO_MANIFEST_DIR")).join("harness-runs");
-    for path in crate::runs::find_transcripts(&[runs]).unwrap_or_default() {
+    let transcripts = std::fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|run| run.path().join(TRANSCRIPT_FILE))
+        .filter(|path| path.is_file());
+    for path in transcripts {
         let transcript = read_transcript(&path).unwrap();
         if transcript.header.format_version < 3 {
             assert_old(&transcript);

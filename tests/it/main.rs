@@ -2,6 +2,7 @@
 
 mod anthropic_client;
 mod api_faults;
+mod architecture;
 mod bad_input;
 mod budget;
 mod build_cache;

@@ -6,27 +6,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::llm::{ChatMessage, ChatModel, ChatRequest, LlmError, ReplayDrift, Reply};
 use crate::textdiff;
 use crate::transcript::{Event, Transcript};
-
-use super::{ChatMessage, ChatModel, ChatRequest, LlmError, Reply};
 
 /// What a recorded iteration answered: a reply, or the API error that ended the run.
 #[derive(Debug, Clone)]
 enum Recorded {
     Reply(Reply),
     Failed(String),
-}
-
-/// The request differs from the recorded one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("replay drifted at iteration {iteration}: {what} differs from the recording\n{diff}")]
-pub struct ReplayDrift {
-    pub iteration: u32,
-    /// Which part differs: "message 3 (user)", "the model name", ...
-    pub what: String,
-    /// A unified diff, recorded to replayed.
-    pub diff: String,
 }
 
 /// Answers from a transcript.
