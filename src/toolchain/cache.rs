@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ToolchainError;
 use super::libtorch::LIBTORCH_VERSION;
+use super::read_only::remove_tree;
 
 /// The variable that moves the cache (the `--cache-dir` flag wins over it).
 pub const CACHE_ENV: &str = "HARNESS_CACHE";
@@ -132,7 +133,8 @@ impl CacheLayout {
                 .starts_with(STAGING_PREFIX)
             {
                 let path = entry.path();
-                std::fs::remove_dir_all(&path).map_err(ToolchainError::io("remove", &path))?;
+                // Removed even where a piece was already made read-only (the Python environment).
+                remove_tree(&path)?;
             }
         }
         Ok(())
