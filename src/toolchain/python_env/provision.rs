@@ -110,7 +110,13 @@ pub fn provision_python_env(
     if let EnvState::Complete(env) = env_state(cache, &lock) {
         report.push(
             "python-env",
-            StepOutcome::InPlace(format!("{} at {}", env.record.summary(), env.dir.display())),
+            StepOutcome::InPlace(format!(
+                "Python {}, torch {}, {} wheels, at {}",
+                env.record.python,
+                env.record.torch_build,
+                lock.wheels.len(),
+                env.dir.display()
+            )),
             started.elapsed(),
         );
         if smoke {
