@@ -259,4 +259,25 @@ mod tests {
         assert!(!stale.exists());
         assert!(layout.vendor_dir().exists());
     }
+
+    #[test]
+    fn a_stale_staging_folder_made_read_only_is_removed_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let layout = CacheLayout::new(dir.path());
+        let stale = layout.staging_dir("python-env");
+        std::fs::create_dir_all(stale.join("env/lib")).unwrap();
+        std::fs::write(stale.join("env/lib/a.py"), "x").unwrap();
+        for path in [
+            stale.join("env/lib/a.py"),
+            stale.join("env/lib"),
+            stale.join("env"),
+        ] {
+            let mode = if path.is_dir() { 0o555 } else { 0o444 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let _lock = layout.lock().unwrap();
+        layout.remove_stale_staging().unwrap();
+        assert!(!stale.exists());
+    }
 }
