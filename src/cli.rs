@@ -89,7 +89,8 @@ pub enum Command {
     /// The main job with no keys: replay the committed runs, generate and briefly train the
     /// reference U-Net on the synthetic glottis set, print the error and Dice tables.
     Pipeline(PipelineArgs),
-    /// Provision libtorch, the vendored crates and the warm build (idempotent).
+    /// Provision libtorch, the vendored crates and the warm build, and with `--python` the
+    /// Python environment (idempotent).
     Setup(SetupArgs),
     /// Check every piece of the toolchain and say how to fix what is missing.
     Doctor(DoctorArgs),
@@ -143,9 +144,15 @@ pub struct PipelineArgs {
 
 #[derive(Debug, Args)]
 pub struct SetupArgs {
-    /// Skip the final smoke build (a new tch crate built warm and run).
+    /// Skip the final smoke build (a new tch crate built warm and run), and the Python
+    /// environment's smoke check when it was in place already.
     #[arg(long)]
     pub no_smoke: bool,
+    /// Also make the Python environment of the python-torch-unet target: a virtual
+    /// environment from Python 3.11 and pinned wheels (torch 2.11.0, torchvision, numpy,
+    /// pandas, ...), downloaded once (2.3 GB, 4 GB on disk).
+    #[arg(long)]
+    pub python: bool,
 }
 
 #[derive(Debug, Args)]

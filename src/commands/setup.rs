@@ -1,12 +1,13 @@
 //! `harness setup`: provision the toolchain (idempotent), then prove it with the smoke build,
-//! and say what was done, how long each step took and what each piece takes on disk.
+//! and say what was done, how long each step took and what each piece takes on disk. With
+//! `--python`, the Python environment too, proved by its own smoke check.
 
 use std::time::Instant;
 
 use crate::cli::{GlobalArgs, SetupArgs};
 use crate::toolchain::{
-    cache_dir_from_env, human_bytes, human_duration, libtorch_from_env, provision, SetupProgress,
-    StepOutcome,
+    cache_dir_from_env, disk_usage, human_bytes, human_duration, libtorch_from_env, provision,
+    provision_python_env, SetupProgress, SetupReport, StepOutcome,
 };
 
 use super::EXIT_OK;
@@ -19,18 +20,7 @@ pub fn setup(global: &GlobalArgs, args: &SetupArgs) -> anyhow::Result<u8> {
     let (toolchain, report) = provision(&cache, user.as_deref(), &progress)?;
 
     println!("cache: {}", cache.display());
-    for step in &report.steps {
-        let (verb, text) = match &step.outcome {
-            StepOutcome::Done(text) => ("done", text),
-            StepOutcome::InPlace(text) => ("in place", text),
-        };
-        println!(
-            "  {:<10} {:<9} {:>10}  {text}",
-            step.name,
-            verb,
-            human_duration(step.duration)
-        );
-    }
+    print_steps(&report);
     if !args.no_smoke {
         let smoke_step = progress.spinner("smoke build: a new tch crate, built warm and run");
         let smoke = toolchain.smoke_check()?;
@@ -54,21 +44,38 @@ pub fn setup(global: &GlobalArgs, args: &SetupArgs) -> anyhow::Result<u8> {
             smoke.output
         );
     }
+    let mut pieces: Vec<(&str, std::path::PathBuf, u64)> = toolchain
+        .disk_usage()
+        .into_iter()
+        .map(|piece| (piece.name, piece.path, piece.bytes))
+        .collect();
+    let mut did_anything = report.did_anything();
+    if args.python {
+        let (env, report) = provision_python_env(&cache, &progress, !args.no_smoke)?;
+        print_steps(&report);
+        // The smoke check of an environment already in place changes nothing.
+        did_anything |= report
+            .steps
+            .iter()
+            .any(|s| s.name != "py-smoke" && matches!(s.outcome, StepOutcome::Done(_)));
+        let bytes = disk_usage(&env.dir);
+        pieces.push(("python environment", env.dir, bytes));
+    }
     println!("disk:");
     let mut total = 0;
-    for piece in toolchain.disk_usage() {
-        total += piece.bytes;
+    for (name, path, bytes) in pieces {
+        total += bytes;
         println!(
             "  {:<20} {:>9}  {}",
-            piece.name,
-            human_bytes(piece.bytes),
-            piece.path.display()
+            name,
+            human_bytes(bytes),
+            path.display()
         );
     }
     println!("  {:<20} {:>9}", "total", human_bytes(total));
     println!(
         "{} in {}",
-        if report.did_anything() {
+        if did_anything {
             "set up"
         } else {
             "everything was in place"
@@ -76,4 +83,19 @@ pub fn setup(global: &GlobalArgs, args: &SetupArgs) -> anyhow::Result<u8> {
         human_duration(started.elapsed())
     );
     Ok(EXIT_OK)
+}
+
+fn print_steps(report: &SetupReport) {
+    for step in &report.steps {
+        let (verb, text) = match &step.outcome {
+            StepOutcome::Done(text) => ("done", text),
+            StepOutcome::InPlace(text) => ("in place", text),
+        };
+        println!(
+            "  {:<10} {:<9} {:>10}  {text}",
+            step.name,
+            verb,
+            human_duration(step.duration)
+        );
+    }
 }

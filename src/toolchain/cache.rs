@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ToolchainError;
 use super::libtorch::LIBTORCH_VERSION;
+use super::read_only::remove_tree;
 
 /// The variable that moves the cache (the `--cache-dir` flag wins over it).
 pub const CACHE_ENV: &str = "HARNESS_CACHE";
@@ -132,7 +133,8 @@ impl CacheLayout {
                 .starts_with(STAGING_PREFIX)
             {
                 let path = entry.path();
-                std::fs::remove_dir_all(&path).map_err(ToolchainError::io("remove", &path))?;
+                // Removed even where a piece was already made read-only (the Python environment).
+                remove_tree(&path)?;
             }
         }
         Ok(())
@@ -256,5 +258,26 @@ mod tests {
         layout.remove_stale_staging().unwrap();
         assert!(!stale.exists());
         assert!(layout.vendor_dir().exists());
+    }
+
+    #[test]
+    fn a_stale_staging_folder_made_read_only_is_removed_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let layout = CacheLayout::new(dir.path());
+        let stale = layout.staging_dir("python-env");
+        std::fs::create_dir_all(stale.join("env/lib")).unwrap();
+        std::fs::write(stale.join("env/lib/a.py"), "x").unwrap();
+        for path in [
+            stale.join("env/lib/a.py"),
+            stale.join("env/lib"),
+            stale.join("env"),
+        ] {
+            let mode = if path.is_dir() { 0o555 } else { 0o444 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let _lock = layout.lock().unwrap();
+        layout.remove_stale_staging().unwrap();
+        assert!(!stale.exists());
     }
 }

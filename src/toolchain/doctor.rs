@@ -11,6 +11,9 @@ use super::disk::{disk_usage, human_bytes, human_duration};
 use super::install::{state, Installed};
 use super::libtorch::{self, LIBTORCH_ENV, LIBTORCH_VERSION};
 use super::python::find_python;
+use super::python_env::{
+    embedded_lock, env_state, find_interpreter, interpreter_version, other_envs, EnvState,
+};
 use super::vendor;
 use super::warm::rustc_identity;
 
@@ -268,6 +271,7 @@ pub fn diagnose(cache: &Path, user_libtorch: Option<&Path>, smoke: bool) -> Vec<
         )),
     }
 
+    findings.extend(python_env_findings(cache));
     findings.push(tool(
         "bubblewrap",
         "bwrap",
@@ -276,6 +280,100 @@ pub fn diagnose(cache: &Path, user_libtorch: Option<&Path>, smoke: bool) -> Vec<
         "the sandbox will need it",
         &apt("bubblewrap"),
     ));
+    findings
+}
+
+/// The Python environment: made or not (it is made only on request, so its absence is a
+/// note), working, and environments of older locks worth removing.
+fn python_env_findings(cache: &Path) -> Vec<Finding> {
+    const PIECE: &str = "python env";
+    let lock = match embedded_lock() {
+        Ok(lock) => lock,
+        Err(error) => return vec![finding(PIECE, Health::Missing, error.to_string(), None)],
+    };
+    let setup = format!(
+        "harness setup --python (downloads {} once)",
+        human_bytes(lock.total_bytes())
+    );
+    let remake = |dir: &Path| {
+        format!(
+            "chmod -R u+w {0} && rm -rf {0}, then {setup}",
+            dir.display()
+        )
+    };
+    let mut findings = vec![match env_state(cache, &lock) {
+        EnvState::Complete(env) => match interpreter_version(&env.python()) {
+            Ok(version) if version == env.record.python => finding(
+                PIECE,
+                Health::Ok,
+                format!(
+                    "Python {version} (from {}), torch {}, {} wheels, at {} ({})",
+                    env.record.base_prefix,
+                    env.record.torch_build,
+                    lock.wheels.len(),
+                    env.dir.display(),
+                    human_bytes(disk_usage(&env.dir))
+                ),
+                None,
+            ),
+            Ok(version) => finding(
+                PIECE,
+                Health::Missing,
+                format!(
+                    "{}: its interpreter is Python {version} now, it was made with {}",
+                    env.dir.display(),
+                    env.record.python
+                ),
+                Some(remake(&env.dir)),
+            ),
+            Err(reason) => finding(
+                PIECE,
+                Health::Missing,
+                format!(
+                    "{reason}; it was made from the Python in {}",
+                    env.record.base_prefix
+                ),
+                Some(remake(&env.dir)),
+            ),
+        },
+        EnvState::Missing(dir) => {
+            let python = match find_interpreter(lock.python) {
+                Ok(found) => format!(
+                    "it would be made from Python {} ({})",
+                    found.version,
+                    found.executable.display()
+                ),
+                Err(error) => error.to_string(),
+            };
+            finding(
+                PIECE,
+                Health::Note,
+                format!(
+                    "not made ({}); only the python-torch-unet target needs it; {python}",
+                    dir.display()
+                ),
+                Some(setup.clone()),
+            )
+        }
+        EnvState::Incomplete(dir) => finding(
+            PIECE,
+            Health::Note,
+            format!("incomplete ({}): an interrupted setup", dir.display()),
+            Some(setup.clone()),
+        ),
+    }];
+    for other in other_envs(cache, &lock) {
+        findings.push(finding(
+            PIECE,
+            Health::Note,
+            format!(
+                "{} is the environment of another lock ({}), unused",
+                other.display(),
+                human_bytes(disk_usage(&other))
+            ),
+            Some(format!("chmod -R u+w {0} && rm -rf {0}", other.display())),
+        ));
+    }
     findings
 }
 
@@ -310,4 +408,60 @@ fn tool(
 /// Whether any finding is a missing piece.
 pub fn anything_missing(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.health == Health::Missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toolchain::python_env::{fake_complete_env, FAKE_RECORD};
+
+    #[test]
+    fn a_missing_python_environment_is_a_note_with_the_setup_command() {
+        let cache = tempfile::tempdir().unwrap();
+        let findings = python_env_findings(cache.path());
+        assert_eq!(findings.len(), 1);
+        let env = &findings[0];
+        assert_eq!(env.piece, "python env");
+        assert_eq!(env.health, Health::Note);
+        assert!(env.detail.starts_with("not made ("), "{}", env.detail);
+        assert!(env.detail.contains("python-torch-unet"), "{}", env.detail);
+        let fix = env.fix.as_deref().unwrap();
+        assert!(
+            fix.starts_with("harness setup --python (downloads 2."),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn an_environment_whose_python_is_gone_is_missing_and_old_ones_are_noted() {
+        let cache = tempfile::tempdir().unwrap();
+        let dir = fake_complete_env(cache.path(), FAKE_RECORD);
+        let old = cache.path().join("python-env-000000000000");
+        std::fs::create_dir_all(&old).unwrap();
+        let findings = python_env_findings(cache.path());
+        assert_eq!(findings.len(), 2, "{findings:?}");
+        assert_eq!(findings[0].health, Health::Missing);
+        assert!(
+            findings[0].detail.contains("/opt/python"),
+            "{}",
+            findings[0].detail
+        );
+        let fix = findings[0].fix.as_deref().unwrap();
+        assert!(
+            fix.contains(&format!("chmod -R u+w {}", dir.display())),
+            "{fix}"
+        );
+        assert!(fix.contains("harness setup --python"), "{fix}");
+        assert_eq!(findings[1].health, Health::Note);
+        assert!(
+            findings[1].detail.contains("another lock"),
+            "{}",
+            findings[1].detail
+        );
+        assert!(findings[1]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains(&old.display().to_string()));
+    }
 }

@@ -60,6 +60,12 @@ pub enum ToolchainError {
         needed: &'static str,
         tch: &'static str,
     },
+    #[error("find Python {needed} for the Python environment (its wheels are built for CPython {needed}): found {found}; install Python {needed} with its venv module (Debian 12: apt-get install python{needed}-venv; elsewhere: pyenv install {needed}) and put python{needed} on PATH")]
+    WrongPython { needed: String, found: String },
+    #[error("read the Python environment's lock (python-env.lock), line {line}: {reason}; regenerate it with scripts/python-env-lock.sh")]
+    BadPythonLock { line: usize, reason: String },
+    #[error("verify the Python wheels: pip downloaded {file}, which the lock does not name")]
+    UnexpectedDownload { file: String },
     #[error("pass the smoke check: {reason}")]
     Smoke { reason: String },
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::error::ToolchainError;
+use super::read_only::remove_tree;
 
 /// The file inside an installed folder that says it is complete, and for what inputs. Its name
 /// starts with a dot: cargo's directory sources skip such entries.
@@ -51,20 +52,16 @@ pub fn install_dir<T>(
     fill: impl FnOnce(&Path) -> Result<T, ToolchainError>,
 ) -> Result<T, ToolchainError> {
     let result = (|| {
-        if staging.exists() {
-            std::fs::remove_dir_all(staging).map_err(ToolchainError::io("remove", staging))?;
-        }
+        remove_tree(staging)?;
         std::fs::create_dir_all(staging).map_err(ToolchainError::io("create", staging))?;
         let value = fill(staging)?;
         write_marker(staging, marker)?;
-        if dest.exists() {
-            std::fs::remove_dir_all(dest).map_err(ToolchainError::io("remove", dest))?;
-        }
+        remove_tree(dest)?;
         std::fs::rename(staging, dest).map_err(ToolchainError::io("move into place", dest))?;
         Ok(value)
     })();
-    if result.is_err() && staging.exists() {
-        let _ = std::fs::remove_dir_all(staging);
+    if result.is_err() {
+        let _ = remove_tree(staging);
     }
     result
 }

@@ -4,7 +4,8 @@
 //!
 //! `ensure` provisions what is missing; `Toolchain::cargo_config` is the `.cargo/config.toml`
 //! every generated crate gets; `Toolchain::smoke_check` proves a new crate builds warm and
-//! runs; `diagnose` is `harness doctor`.
+//! runs; `diagnose` is `harness doctor`. `python_env` is the Python target's environment, made
+//! only on request (`harness setup --python`).
 
 mod allow_list;
 mod cache;
@@ -18,6 +19,8 @@ mod libtorch;
 mod progress;
 mod provision;
 mod python;
+mod python_env;
+mod read_only;
 mod vendor;
 mod warm;
 mod wheels;
@@ -38,6 +41,11 @@ pub use provision::{
     ensure, libtorch_from_env, provision, PieceUsage, SetupReport, StepOutcome, StepReport,
 };
 pub use python::{find_python, Python, PIP_ENV};
+pub use python_env::{
+    check_version, embedded_lock, env_dir, env_state, find_interpreter, interpreter_version,
+    other_envs, provision_python_env, EnvState, Interpreter, LockedWheel, PythonEnv, PythonLock,
+    PythonVersion, SmokeRecord,
+};
 pub use vendor::{warm_manifest, CARGO_NET_ENV, WARM_LOCK};
 pub use warm::{rustc_identity, SmokeReport};
 pub use wheels::{PinnedWheel, Take, WHEELS};

@@ -40,7 +40,7 @@ pub struct SetupReport {
 }
 
 impl SetupReport {
-    fn push(&mut self, name: &'static str, outcome: StepOutcome, duration: Duration) {
+    pub(super) fn push(&mut self, name: &'static str, outcome: StepOutcome, duration: Duration) {
         self.steps.push(StepReport {
             name,
             outcome,

@@ -19,6 +19,7 @@ mod interrupt;
 mod live_llm;
 mod openai_client;
 mod openai_responses_client;
+mod python_env;
 mod runs_apart;
 mod sandbox_attacks;
 mod server_probe;
