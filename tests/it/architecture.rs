@@ -156,6 +156,9 @@ fn only_these_modules_start_processes_through_exec() {
             "src/toolchain/command.rs",
             "src/toolchain/doctor.rs",
             "src/toolchain/python.rs",
+            // `harness setup --python`: the interpreter's version, the environment's smoke check.
+            "src/toolchain/python_env/interpreter.rs",
+            "src/toolchain/python_env/smoke.rs",
             "src/toolchain/warm.rs",
         ],
         "where each is named first: {found:?}"
