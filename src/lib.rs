@@ -14,6 +14,7 @@ pub mod error_chain;
 pub mod eval;
 pub mod exec;
 pub mod extract;
+pub mod hashing;
 pub mod interrupt;
 pub mod llm;
 pub mod progress;

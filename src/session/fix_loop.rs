@@ -11,13 +11,14 @@ use std::time::Instant;
 use crate::config::LlmSpec;
 use crate::error_chain::error_chain;
 use crate::extract::{extract_files, ExtractError};
+use crate::hashing::sha256_hex;
 use crate::llm::retry::{
     advice, complete_with_retries, Answered, FailedAttempt, Fault, GaveUp, RetryPolicy,
 };
 use crate::llm::{
     ChatMessage, ChatModel, ChatRequest, FinishReason, LlmError, ReplayDrift, Reply, Role,
 };
-use crate::prompt::{relevance_order, sha256_hex};
+use crate::prompt::relevance_order;
 use crate::target::Target;
 use crate::taxonomy::{Category, ErrorRecord, Tier};
 use crate::transcript::{

@@ -23,7 +23,7 @@ use crate::diagnostics::limits;
 use crate::diagnostics::{parse_cargo_build_hiding, Artifact, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
-use crate::prompt::sha256_hex;
+use crate::hashing::sha256_hex;
 use crate::sandbox::{Isolation, Layer, Phase, SandboxError};
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;

@@ -115,8 +115,8 @@ pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<(), ToolchainE
 pub fn marker_text() -> String {
     format!(
         "vendored for {WARM_PACKAGE}\nmanifest sha256:{}\nlock sha256:{}\n",
-        crate::prompt::sha256_hex(warm_manifest().as_bytes()),
-        crate::prompt::sha256_hex(WARM_LOCK.as_bytes())
+        crate::hashing::sha256_hex(warm_manifest().as_bytes()),
+        crate::hashing::sha256_hex(WARM_LOCK.as_bytes())
     )
 }
 

@@ -58,7 +58,7 @@ impl Toolchain {
 
     /// The marker of a warm target folder: everything that, changed, would rebuild it.
     pub fn warm_marker(&self, rustc: &str) -> String {
-        let hash = |text: &str| crate::prompt::sha256_hex(text.as_bytes());
+        let hash = |text: &str| crate::hashing::sha256_hex(text.as_bytes());
         format!(
             "warm build\nconfig sha256:{}\nmanifest sha256:{}\nlock sha256:{}\nrustc sha256:{}\n",
             hash(&self.cargo_config()),

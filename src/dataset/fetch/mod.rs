@@ -15,7 +15,6 @@ mod hdf5;
 mod http;
 mod licence;
 mod manifest;
-mod md5;
 mod mirror;
 mod nifti;
 mod resolve;
@@ -25,6 +24,5 @@ pub use catalog::{find as find_dataset, names as dataset_names, Dataset, DATASET
 pub use error::FetchError;
 pub use licence::{licence_notice, Licence};
 pub use manifest::MANIFEST_FILE;
-pub use md5::md5_hex;
 pub use mirror::{Mirror, MIRROR_ENV};
 pub use run::{fetch, FetchEvent, FetchOptions, Fetched};

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use harness::exec::ProcessSpec;
-use harness::prompt::sha256_hex;
+use harness::hashing::sha256_hex;
 use harness::sandbox::{Isolation, Phase, Sandbox};
 use harness::target::{BuildOutcome, CargoBuild, SharedTarget};
 use harness::taxonomy::Category;
