@@ -17,7 +17,8 @@ use crate::runs::find_transcripts;
 use crate::stats::BootstrapConfig;
 use crate::transcript::{read_transcript, Transcript};
 
-use super::{write_atomically, UserError, EXIT_OK};
+use super::{UserError, EXIT_OK};
+use crate::atomic_file::write_atomically;
 
 pub fn report_errors(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<u8> {
     let transcripts = read_all(global, args)?;
@@ -126,7 +127,7 @@ pub(crate) fn read_runs(global: &GlobalArgs, runs: &[PathBuf]) -> anyhow::Result
 
 fn emit(args: &ReportErrorsArgs, text: &str) -> anyhow::Result<u8> {
     match &args.out {
-        Some(path) => write_atomically(path, text).map_err(|e| {
+        Some(path) => write_atomically(path, text.as_bytes()).map_err(|e| {
             anyhow::anyhow!(e).context(format!("could not write {}", path.display()))
         })?,
         None => print!("{text}"),
@@ -182,7 +183,7 @@ pub(crate) fn write_html_report(
     }
     for file in &files {
         let path = out.join(&file.path);
-        write_atomically(&path, &file.text)
+        write_atomically(&path, file.text.as_bytes())
             .with_context(|| format!("could not write {}", path.display()))?;
     }
     eprintln!(
