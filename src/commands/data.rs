@@ -1,16 +1,14 @@
 //! `harness data`: draw the synthetic dataset, import published ones, check a dataset folder.
 //! Progress goes to stderr (only on a terminal); the summary goes to stdout.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
     DataCheckArgs, DataCommand, DataSynthArgs, GlobalArgs, ImportArgs, ImportCommand,
 };
 use crate::dataset::{self, Pair, CHASE_DB1};
+use crate::progress::SetupProgress;
 
 use super::EXIT_OK;
 
@@ -25,16 +23,16 @@ pub fn data(global: &GlobalArgs, command: &DataCommand) -> anyhow::Result<u8> {
 
 fn synth(args: &DataSynthArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let bar = progress_bar(u64::from(args.n), "drawing");
+    let step = SetupProgress::terminal_only().count("drawing", u64::from(args.n));
     let pairs = dataset::generate_with_progress(
         args.kind,
         args.n as usize,
         args.size,
         args.seed,
         &args.out,
-        &mut |done| bar.set_position(done as u64),
+        &mut |done| step.set_position(done as u64),
     )?;
-    bar.finish_and_clear();
+    drop(step);
     eprintln!(
         "wrote {} pairs to {} in {:.1} s",
         pairs.len(),
@@ -53,13 +51,14 @@ fn synth(args: &DataSynthArgs) -> anyhow::Result<u8> {
 
 fn import_chase(args: &ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let bar = progress_bar(0, "importing");
+    let step = SetupProgress::terminal_only().count("importing", 0);
+    let bar = step.handle();
     let pairs =
         dataset::import_chase_db1_with_progress(&args.source, &args.out, &mut |done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         })?;
-    bar.finish_and_clear();
+    drop(step);
     eprintln!(
         "wrote {} pairs to {} in {:.1} s",
         pairs.len(),
@@ -102,18 +101,4 @@ pub(crate) fn print_summary(pairs: &[Pair]) -> anyhow::Result<()> {
     );
     println!("fingerprint: {}", summary.fingerprint);
     Ok(())
-}
-
-/// A bar on stderr when it is a terminal; otherwise nothing at all.
-pub(crate) fn progress_bar(total: u64, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message(what.to_string());
-    bar
 }

@@ -4,10 +4,8 @@
 use std::time::Instant;
 
 use crate::cli::{GlobalArgs, SetupArgs};
-use crate::toolchain::{
-    cache_dir_from_env, human_bytes, human_duration, libtorch_from_env, provision, SetupProgress,
-    StepOutcome,
-};
+use crate::progress::{human_bytes, human_duration, SetupProgress};
+use crate::toolchain::{cache_dir_from_env, libtorch_from_env, provision, StepOutcome};
 
 use super::EXIT_OK;
 

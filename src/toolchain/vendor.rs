@@ -16,7 +16,7 @@ use super::allow_list::ALLOWED_CRATES;
 use super::command::run_checked;
 use super::error::ToolchainError;
 use super::install::install_dir;
-use super::progress::SetupProgress;
+use crate::progress::SetupProgress;
 
 /// The lock file of the warm crate, committed.
 pub const WARM_LOCK: &str = include_str!("warm.lock");

@@ -13,8 +13,8 @@ use super::command::{describe_exit, run_checked, tail};
 use super::config::{Toolchain, CARGO_CONFIG_PATH};
 use super::error::ToolchainError;
 use super::install::{state, write_marker, Installed};
-use super::progress::SetupProgress;
 use super::vendor::{warm_manifest, write_if_changed, write_warm_crate, WARM_LOCK, WARM_PACKAGE};
+use crate::progress::SetupProgress;
 
 /// `rustc -vV`: the compiler's identity, part of what a warm build was made with.
 pub fn rustc_identity() -> Result<String, ToolchainError> {

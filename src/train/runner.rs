@@ -183,7 +183,7 @@ pub fn train_run(
             // How far is the time so far (the heartbeat) against the most it may take.
             progress(&format!(
                 "training (stopped after {} at the latest)",
-                crate::toolchain::human_duration(options.train_timeout)
+                crate::progress::human_duration(options.train_timeout)
             ));
             let train = trainer.train(
                 &workspace,
@@ -201,7 +201,7 @@ pub fn train_run(
                 event.reported_test_dice = outputs.reported_test_dice;
                 progress(&format!(
                     "predicting the held-out images (stopped after {} at the latest)",
-                    crate::toolchain::human_duration(options.predict_timeout)
+                    crate::progress::human_duration(options.predict_timeout)
                 ));
                 let predict = trainer.predict(
                     &workspace,
