@@ -4,7 +4,7 @@
 //! `catalog.rs` holds the facts (where, which licence, how to cite, checksums);
 //! `resolve.rs` turns them into URLs, `http.rs` (the only network code here) and `download.rs`
 //! fetch and verify files, `manifest.rs` remembers them, `convert/` converts per dataset, with
-//! `hdf5/` (MATLAB v7.3) and `nifti.rs` for the formats that need it.
+//! `hdf5.rs` (MATLAB v7.3) and `nifti.rs` for the formats that need it.
 
 mod catalog;
 mod checksum;
