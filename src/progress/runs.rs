@@ -9,7 +9,6 @@ use indicatif::{MultiProgress, ProgressBar};
 
 use super::human::clock;
 use super::lines::{animate, println_above, terminal_bars, write_line, Sink, Ticker};
-use crate::session::Phase;
 
 /// How often a plain line repeats a step that is still going on.
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -133,7 +132,9 @@ impl Progress {
         ProgressGroup::stderr().run(label, max_iterations)
     }
 
-    pub fn update(&self, iteration: u32, phase: Phase) {
+    /// A fix-loop round at `phase` (a `session::Phase`, taken as text so that this display
+    /// depends on nothing of the pipeline).
+    pub fn update(&self, iteration: u32, phase: impl std::fmt::Display) {
         let message = format!(
             "{} · iteration {iteration}/{} · {phase}",
             self.label, self.max_iterations
@@ -180,7 +181,7 @@ mod tests {
         // A heartbeat no test waits for: the repeated line comes from `beat_now`.
         let group = ProgressGroup::lines(buffer.clone(), Duration::from_secs(3600));
         let progress = group.run("gpt-x r2", 10);
-        progress.update(3, Phase::Building);
+        progress.update(3, "building");
         progress.beat_now();
         group.println("gpt-x r2: gave up");
         drop(progress);
