@@ -13,8 +13,8 @@ mod webdriver;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use harness::hashing::sha256_hex;
 use harness::llm::{ChatMessage, FinishReason, Usage};
-use harness::prompt::sha256_hex;
 use harness::report::html::render_html_report;
 use harness::taxonomy::{Category, ErrorRecord};
 use harness::transcript::{

@@ -103,7 +103,7 @@ fn tch_target(sandbox: &Sandbox) {
         return;
     }
     let cache = harness::toolchain::cache_dir_from_env(None).unwrap();
-    let progress = harness::toolchain::SetupProgress::hidden();
+    let progress = harness::progress::SetupProgress::hidden();
     let toolchain = harness::toolchain::ensure(&cache, &progress).unwrap();
     let target = RustTchUnet::new(toolchain, Isolation::Sandboxed(Box::new(sandbox.clone())));
     let files = BTreeMap::from([

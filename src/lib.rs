@@ -3,6 +3,7 @@
 //! See `ARCHITECTURE.md` for the map. The binary (`src/main.rs`) only parses, sets up logging,
 //! dispatches to `commands` and maps errors to exit codes.
 
+pub mod atomic_file;
 pub mod chat_import;
 pub mod cli;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod error_chain;
 pub mod eval;
 pub mod exec;
 pub mod extract;
+pub mod hashing;
 pub mod interrupt;
 pub mod llm;
 pub mod progress;

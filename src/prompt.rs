@@ -11,8 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-
+use crate::hashing::sha256_hex;
 use crate::taxonomy::{Category, ErrorRecord, Tier};
 
 /// Characters of error text in one feedback message, at most.
@@ -59,16 +58,6 @@ impl Templates {
         };
         render(template, &[("errors", &text), ("omitted", &omitted)])
     }
-}
-
-/// Hex SHA-256 of some bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
 }
 
 /// Replaces each `{{name}}` with its value. Unknown placeholders are left as they are.
@@ -194,9 +183,5 @@ mod tests {
         let hashes = templates().hashes();
         assert_eq!(hashes.len(), 4);
         assert_eq!(hashes["prompt.md"], sha256_hex(b"write it"));
-        assert_eq!(
-            sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
     }
 }

@@ -20,7 +20,7 @@ pub use rounds::{rounds, Chat, Feedback, Round, Stage};
 pub use turns::{split_turns, Speaker, Turn};
 
 use crate::config::LlmSpec;
-use crate::prompt::sha256_hex;
+use crate::hashing::sha256_hex;
 use crate::transcript::{ImportInfo, ImportedError};
 
 /// The languages a study chat asked for.

@@ -7,8 +7,8 @@ use std::path::Path;
 use super::code::CodeBlock;
 use super::rounds::{Chat, Round};
 use crate::config::LlmSpec;
+use crate::hashing::sha256_hex;
 use crate::llm::{ChatMessage, FinishReason, SamplingParams};
-use crate::prompt::sha256_hex;
 use crate::session::provenance::{harness_info, now_rfc3339};
 use crate::transcript::{
     EndEvent, EndStatus, Event, FileEntry, FilesEvent, Header, ImportInfo, OutcomeEvent,

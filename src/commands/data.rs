@@ -1,16 +1,14 @@
 //! `harness data`: draw the synthetic dataset, import published ones, check a dataset folder.
 //! Progress goes to stderr (only on a terminal); the summary goes to stdout.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{
     DataCheckArgs, DataCommand, DataSynthArgs, GlobalArgs, ImportArgs, ImportCommand,
 };
 use crate::dataset::{self, CHASE_DB1};
+use crate::progress::SetupProgress;
 
 use super::summary::print_summary;
 use super::EXIT_OK;
@@ -26,16 +24,16 @@ pub fn data(global: &GlobalArgs, command: &DataCommand) -> anyhow::Result<u8> {
 
 fn synth(args: &DataSynthArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let bar = progress_bar(u64::from(args.n), "drawing");
+    let step = SetupProgress::terminal_only().count("drawing", u64::from(args.n));
     let pairs = dataset::generate_with_progress(
         args.kind,
         args.n as usize,
         args.size,
         args.seed,
         &args.out,
-        &mut |done| bar.set_position(done as u64),
+        &mut |done| step.set_position(done as u64),
     )?;
-    bar.finish_and_clear();
+    drop(step);
     eprintln!(
         "wrote {} pairs to {} in {:.1} s",
         pairs.len(),
@@ -54,13 +52,14 @@ fn synth(args: &DataSynthArgs) -> anyhow::Result<u8> {
 
 fn import_chase(args: &ImportArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let bar = progress_bar(0, "importing");
+    let step = SetupProgress::terminal_only().count("importing", 0);
+    let bar = step.handle();
     let pairs =
         dataset::import_chase_db1_with_progress(&args.source, &args.out, &mut |done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         })?;
-    bar.finish_and_clear();
+    drop(step);
     eprintln!(
         "wrote {} pairs to {} in {:.1} s",
         pairs.len(),
@@ -84,18 +83,4 @@ fn display_name(dir: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| dir.display().to_string())
-}
-
-/// A bar on stderr when it is a terminal; otherwise nothing at all.
-pub(crate) fn progress_bar(total: u64, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message(what.to_string());
-    bar
 }

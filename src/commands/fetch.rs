@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use crate::cli::{DataFetchArgs, GlobalArgs};
 use crate::dataset::{self, licence_notice, FetchEvent, FetchOptions, Mirror};
 
-use crate::toolchain::{SetupProgress, Step};
+use crate::progress::{SetupProgress, Step};
 
 use super::summary::print_summary;
 use super::{UserError, EXIT_OK};

@@ -18,6 +18,7 @@ use crate::stats::BootstrapConfig;
 use crate::transcript::{read_transcript, Transcript};
 
 use super::{UserError, EXIT_OK};
+use crate::atomic_file::write_atomically;
 
 pub fn report_errors(global: &GlobalArgs, args: &ReportErrorsArgs) -> anyhow::Result<u8> {
     let transcripts = read_all(global, args)?;
@@ -126,7 +127,7 @@ pub(crate) fn read_runs(global: &GlobalArgs, runs: &[PathBuf]) -> anyhow::Result
 
 fn emit(args: &ReportErrorsArgs, text: &str) -> anyhow::Result<u8> {
     match &args.out {
-        Some(path) => write_atomically(path, text).map_err(|e| {
+        Some(path) => write_atomically(path, text.as_bytes()).map_err(|e| {
             anyhow::anyhow!(e).context(format!("could not write {}", path.display()))
         })?,
         None => print!("{text}"),
@@ -182,7 +183,7 @@ pub(crate) fn write_html_report(
     }
     for file in &files {
         let path = out.join(&file.path);
-        write_atomically(&path, &file.text)
+        write_atomically(&path, file.text.as_bytes())
             .with_context(|| format!("could not write {}", path.display()))?;
     }
     eprintln!(
@@ -281,26 +282,4 @@ fn copied_figures(out: &Path, from: &Path) -> anyhow::Result<Vec<FigureEntry>> {
         });
     }
     Ok(entries)
-}
-
-/// Writes `text` to `path` atomically: a temporary file beside it, flushed, then renamed.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.{}.partial", std::process::id()));
-    let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
 }

@@ -5,9 +5,10 @@
 use std::time::Instant;
 
 use crate::cli::{GlobalArgs, SetupArgs};
+use crate::progress::{human_bytes, human_duration, SetupProgress};
 use crate::toolchain::{
-    cache_dir_from_env, disk_usage, human_bytes, human_duration, libtorch_from_env, provision,
-    provision_python_env, SetupProgress, SetupReport, StepOutcome,
+    cache_dir_from_env, disk_usage, libtorch_from_env, provision, provision_python_env,
+    SetupReport, StepOutcome,
 };
 
 use super::EXIT_OK;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use image::{GrayImage, ImageFormat, ImageReader};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::error::{name_list, DatasetError};
+use crate::hashing::{hex, Digest, Sha256};
 
 /// The folder of images inside a dataset.
 pub const IMAGES_DIR: &str = "images";
@@ -361,10 +361,6 @@ fn file_sha256(path: &Path) -> Result<Vec<u8>, DatasetError> {
         source,
     })?;
     Ok(Sha256::digest(&bytes).to_vec())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a dataset holds, as `harness data` prints it.

@@ -14,7 +14,7 @@ mod synth;
 pub use chase::{import_chase_db1, import_chase_db1_with_progress, CHASE_DB1};
 pub use error::DatasetError;
 pub use fetch::{
-    dataset_names, fetch, find_dataset, licence_notice, md5_hex, Dataset, FetchError, FetchEvent,
+    dataset_names, fetch, find_dataset, licence_notice, Dataset, FetchError, FetchEvent,
     FetchOptions, Fetched, Licence, Mirror, DATASETS, MANIFEST_FILE, MIRROR_ENV,
 };
 pub use layout::{

@@ -30,13 +30,12 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::error::DatasetError;
 use super::layout::{
-    hex, image_file_name, mask_file_name, relocate, write_json, Pair, Staging, IMAGES_DIR,
-    MASKS_DIR,
+    image_file_name, mask_file_name, relocate, write_json, Pair, Staging, IMAGES_DIR, MASKS_DIR,
 };
+use crate::hashing::{hex, Digest, Sha256};
 
 /// The share of pairs held out for the test set.
 pub const TEST_FRACTION: f64 = 0.1;

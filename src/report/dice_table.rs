@@ -308,17 +308,33 @@ pub fn render_dice_markdown(table: &DiceTable) -> String {
 
 /// The Dice table as CSV, one row per (LLM, dataset).
 pub fn render_dice_csv(table: &DiceTable) -> String {
-    let mut out = String::from("llm,fixture,reference,dataset,trainings,scored,mean_dice,mean_dice_sem,median_dice,median_dice_ci_low,median_dice_ci_high,best,worst,disagreements,threshold_baseline,train_seconds\n");
+    let mut csv = crate::csv_text::Csv::new([
+        "llm",
+        "fixture",
+        "reference",
+        "dataset",
+        "trainings",
+        "scored",
+        "mean_dice",
+        "mean_dice_sem",
+        "median_dice",
+        "median_dice_ci_low",
+        "median_dice_ci_high",
+        "best",
+        "worst",
+        "disagreements",
+        "threshold_baseline",
+        "train_seconds",
+    ]);
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
     for row in &table.rows {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}\n",
-            crate::csv_text::csv_field(&row_name(&row.llm, row.variant.as_ref())),
-            row.fixture,
-            row.reference,
-            row.dataset,
-            row.trainings,
-            row.scored,
+        csv.row([
+            row_name(&row.llm, row.variant.as_ref()),
+            row.fixture.to_string(),
+            row.reference.to_string(),
+            row.dataset.clone(),
+            row.trainings.to_string(),
+            row.scored.to_string(),
             opt(row.mean_dice),
             opt(row.mean_dice_sem),
             opt(row.median_dice),
@@ -326,12 +342,12 @@ pub fn render_dice_csv(table: &DiceTable) -> String {
             opt(row.median_dice_ci.map(|ci| ci[1])),
             opt(row.best),
             opt(row.worst),
-            row.disagreements,
+            row.disagreements.to_string(),
             opt(row.threshold_baseline),
-            row.train_seconds
-        ));
+            format!("{:.3}", row.train_seconds),
+        ]);
     }
-    out
+    csv.finish()
 }
 
 /// The Dice table as pretty JSON.

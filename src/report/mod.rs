@@ -10,7 +10,6 @@ mod row_key;
 mod stats_table;
 mod study_table;
 
-pub use crate::csv_text::csv_field;
 pub use dice_table::{
     aggregate_dice, render_dice_csv, render_dice_json, render_dice_markdown, DiceRow, DiceTable,
 };

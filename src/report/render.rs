@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::errors_table::{ErrorTable, LlmRow};
 use super::row_key::row_name;
-use crate::csv_text::csv_field;
+use crate::csv_text::Csv;
 
 /// An output format for tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -157,50 +157,68 @@ pub fn render_markdown(table: &ErrorTable) -> String {
 /// One CSV row per LLM; a `rounds:<category>` and a `diagnostics:<category>` column for every
 /// category of the taxonomy, so files from different runs line up.
 pub fn render_csv(table: &ErrorTable) -> String {
-    let mut out = String::from("llm,fixture,reference,runs,succeeded,succeeded_first_try,gave_up,aborted,incomplete,rounds_mean,rounds_max,rounds_total,diagnostics_total,inferred_rounds,identical_replies,input_tokens,output_tokens,cost_usd,unpriced_replies,wall_seconds");
+    let mut header: Vec<String> = [
+        "llm",
+        "fixture",
+        "reference",
+        "runs",
+        "succeeded",
+        "succeeded_first_try",
+        "gave_up",
+        "aborted",
+        "incomplete",
+        "rounds_mean",
+        "rounds_max",
+        "rounds_total",
+        "diagnostics_total",
+        "inferred_rounds",
+        "identical_replies",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "unpriced_replies",
+        "wall_seconds",
+    ]
+    .map(String::from)
+    .to_vec();
     for category in crate::taxonomy::Category::ALL {
-        let _ = write!(out, ",rounds:{category},diagnostics:{category}");
+        header.push(format!("rounds:{category}"));
+        header.push(format!("diagnostics:{category}"));
     }
-    out.push('\n');
+    let mut csv = Csv::new(&header);
     for row in &table.rows {
-        let _ = write!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3}",
-            csv_field(&row_name(&row.llm, row.variant.as_ref())),
-            row.fixture,
-            row.reference,
-            row.runs,
-            row.succeeded,
-            row.succeeded_first_try,
-            row.gave_up,
-            row.aborted,
-            row.incomplete,
+        let mut fields = vec![
+            row_name(&row.llm, row.variant.as_ref()),
+            row.fixture.to_string(),
+            row.reference.to_string(),
+            row.runs.to_string(),
+            row.succeeded.to_string(),
+            row.succeeded_first_try.to_string(),
+            row.gave_up.to_string(),
+            row.aborted.to_string(),
+            row.incomplete.to_string(),
             row.rounds_mean.map_or(String::new(), |m| format!("{m:.4}")),
-            row.rounds_max,
-            row.rounds_total,
-            row.diagnostics_total,
-            row.inferred_rounds,
-            row.identical_replies,
-            row.input_tokens,
-            row.output_tokens,
+            row.rounds_max.to_string(),
+            row.rounds_total.to_string(),
+            row.diagnostics_total.to_string(),
+            row.inferred_rounds.to_string(),
+            row.identical_replies.to_string(),
+            row.input_tokens.to_string(),
+            row.output_tokens.to_string(),
             row.cost_usd.map_or(String::new(), |c| format!("{c:.6}")),
-            row.unpriced_replies,
-            row.wall_seconds,
-        );
+            row.unpriced_replies.to_string(),
+            format!("{:.3}", row.wall_seconds),
+        ];
         for category in crate::taxonomy::Category::ALL {
-            let _ = write!(
-                out,
-                ",{},{}",
-                row.rounds_by_category.get(&category).copied().unwrap_or(0),
-                row.diagnostics_by_category
-                    .get(&category)
-                    .copied()
-                    .unwrap_or(0)
-            );
+            let count = |counts: &std::collections::BTreeMap<_, u32>| {
+                counts.get(&category).copied().unwrap_or(0).to_string()
+            };
+            fields.push(count(&row.rounds_by_category));
+            fields.push(count(&row.diagnostics_by_category));
         }
-        out.push('\n');
+        csv.row(&fields);
     }
-    out
+    csv.finish()
 }
 
 /// The table as pretty JSON.

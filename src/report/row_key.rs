@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::prompt::sha256_hex;
+use crate::hashing::sha256_hex;
 use crate::transcript::Header;
 
 /// What a table row is keyed by. Ordered by LLM id first, so rows stay grouped by LLM.

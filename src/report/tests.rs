@@ -416,3 +416,29 @@ fn runs_that_did_not_finish_have_no_mean_and_say_why() {
     );
     assert!(render_csv(&table).lines().nth(1).is_some());
 }
+
+/// Names from LLM registries and dataset folders reach the CSVs as they are: one holding a
+/// comma, a quote and a line break reads back whole (the dataset column was written unquoted
+/// before the `csv` crate wrote these files).
+#[test]
+fn csv_fields_with_commas_quotes_and_line_breaks_read_back_whole() {
+    let llm = "odd, \"quoted\"\nmodel";
+    let dataset = "my, \"data\"\nset";
+    let mut run = fixture();
+    run.header.llm.id = llm.into();
+    run.events.push(training(dataset, Some(0.5), None));
+    let read = |text: &str| -> Vec<Vec<String>> {
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect()
+    };
+    let dice = read(&render_dice_csv(&aggregate_dice(std::slice::from_ref(
+        &run,
+    ))));
+    assert_eq!(dice.len(), 1);
+    assert_eq!((dice[0][0].as_str(), dice[0][3].as_str()), (llm, dataset));
+    let errors = read(&render_csv(&aggregate(&[run])));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0][0], llm);
+}

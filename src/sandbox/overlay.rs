@@ -38,7 +38,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use crate::exec::id_map_namespace;
-use crate::prompt::sha256_hex;
+use crate::hashing::sha256_hex;
 
 use super::mount::{enter_private_mount_namespace, mount_overlay, MountError};
 use super::{tree, SandboxError};

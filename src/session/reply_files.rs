@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::config::LlmSpec;
 use crate::extract::ExtractError;
+use crate::hashing::sha256_hex;
 use crate::llm::{FinishReason, Reply};
-use crate::prompt::sha256_hex;
 use crate::target::Target;
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::transcript::{FileEntry, FilesEvent};

@@ -19,11 +19,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::atomic_file::write_executable_atomically;
 use crate::diagnostics::limits;
 use crate::diagnostics::{parse_cargo_build_hiding, Artifact, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
 use crate::exec::{OutputCap, ProcessSpec};
-use crate::prompt::sha256_hex;
+use crate::hashing::sha256_hex;
 use crate::sandbox::{Isolation, Layer, Phase, SandboxError};
 use crate::taxonomy::{Category, ErrorRecord};
 use crate::workspace::Workspace;
@@ -287,8 +288,6 @@ fn keep_copy(
     shared_target: Option<&Path>,
     layer: Option<&Layer>,
 ) -> std::io::Result<BuiltProgram> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let root = workspace.root();
     let in_shared = shared_target.is_some_and(|dir| executable.starts_with(dir));
     let bytes = match (in_shared, layer) {
@@ -322,21 +321,8 @@ fn keep_copy(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "program".to_string());
     let path: PathBuf = dir.join(format!("iteration-{iteration}-{name}"));
-    let temporary = path.with_extension("partial");
-    // A planted link (or anything else) in the way is removed, never written through.
-    if std::fs::symlink_metadata(&temporary).is_ok() {
-        std::fs::remove_file(&temporary)?;
-    }
-    let mut file = std::fs::File::options()
-        .write(true)
-        .create_new(true)
-        .mode(0o755)
-        .open(&temporary)?;
-    file.write_all(&bytes)?;
-    // Whatever the umask: the sandbox's unprivileged uid must be able to run it.
-    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    drop(file);
-    std::fs::rename(&temporary, &path)?;
+    // Mode 0755 whatever the umask: the sandbox's unprivileged uid must be able to run it.
+    write_executable_atomically(&path, &bytes)?;
     Ok(BuiltProgram {
         path,
         sha256: sha256_hex(&bytes),

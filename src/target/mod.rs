@@ -262,7 +262,7 @@ pub fn by_id(
         "rust-tch-unet" => {
             let toolchain = (|| {
                 let cache = crate::toolchain::cache_dir_from_env(cache_flag)?;
-                crate::toolchain::ensure(&cache, &crate::toolchain::SetupProgress::stderr())
+                crate::toolchain::ensure(&cache, &crate::progress::SetupProgress::stderr())
             })()
             .map_err(|source| TargetError::Toolchain {
                 id: id.to_string(),

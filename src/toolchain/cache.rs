@@ -93,7 +93,7 @@ impl CacheLayout {
         match user_libtorch {
             None => self.root.join("target"),
             Some(path) => {
-                let digest = crate::prompt::sha256_hex(path.as_os_str().as_encoded_bytes());
+                let digest = crate::hashing::sha256_hex(path.as_os_str().as_encoded_bytes());
                 self.root.join(format!("target-libtorch-{}", &digest[..12]))
             }
         }

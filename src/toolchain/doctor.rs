@@ -7,7 +7,7 @@ use crate::exec::{run_process, ProcessSpec};
 
 use super::cache::CacheLayout;
 use super::config::Toolchain;
-use super::disk::{disk_usage, human_bytes, human_duration};
+use super::disk::disk_usage;
 use super::install::{state, Installed};
 use super::libtorch::{self, LIBTORCH_ENV, LIBTORCH_VERSION};
 use super::python::find_python;
@@ -16,6 +16,7 @@ use super::python_env::{
 };
 use super::vendor;
 use super::warm::rustc_identity;
+use crate::progress::{human_bytes, human_duration};
 
 /// Debian packages the toolchain needs besides Rust: a C++ compiler for torch-sys, pkg-config
 /// and fontconfig's headers for plotters' font support (font-kit), and a font for plots with

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use super::disk::disk_usage;
 use super::error::ToolchainError;
 use super::install::{install_dir, state, Installed};
-use super::progress::SetupProgress;
 use super::python::Python;
 use super::wheels::{self, total_download_bytes, WHEELS};
+use crate::progress::SetupProgress;
 
 /// The libtorch version `tch` 0.24.0 is written for; torch-sys refuses any other.
 pub const LIBTORCH_VERSION: &str = "2.11.0";

@@ -16,7 +16,6 @@ mod doctor;
 mod error;
 mod install;
 mod libtorch;
-mod progress;
 mod provision;
 mod python;
 mod python_env;
@@ -28,7 +27,7 @@ mod wheels;
 pub use allow_list::{allow_list_markdown, AllowedCrate, ALLOWED_CRATES};
 pub use cache::{cache_dir_from_env, resolve_cache_dir, CacheLayout, CacheLock, CACHE_ENV};
 pub use config::{Toolchain, CARGO_CONFIG_PATH};
-pub use disk::{disk_usage, human_bytes, human_duration};
+pub use disk::disk_usage;
 pub use doctor::{anything_missing, diagnose, Finding, Health, SYSTEM_PACKAGES};
 pub use error::ToolchainError;
 pub use install::Installed;
@@ -36,7 +35,6 @@ pub use libtorch::{
     read_version, user_libtorch, Libtorch, LibtorchOrigin, LIBTORCH_ENV, LIBTORCH_VERSION,
     TCH_VERSION,
 };
-pub use progress::{SetupProgress, Step, StepHandle};
 pub use provision::{
     ensure, libtorch_from_env, provision, PieceUsage, SetupReport, StepOutcome, StepReport,
 };

@@ -11,10 +11,10 @@ use super::disk::disk_usage;
 use super::error::ToolchainError;
 use super::install::{state, Installed};
 use super::libtorch::{self, Libtorch, LibtorchOrigin, LIBTORCH_ENV};
-use super::progress::SetupProgress;
 use super::python::find_python;
 use super::vendor;
 use super::warm::rustc_identity;
+use crate::progress::SetupProgress;
 
 /// What happened to one step of a setup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +201,7 @@ fn provision_libtorch(
         "download",
         StepOutcome::Done(format!(
             "downloaded {} of pinned wheels with `{} -m pip`",
-            super::disk::human_bytes(install.downloaded_bytes),
+            crate::progress::human_bytes(install.downloaded_bytes),
             python.program
         )),
         install.download,

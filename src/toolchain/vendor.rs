@@ -16,7 +16,7 @@ use super::allow_list::ALLOWED_CRATES;
 use super::command::run_checked;
 use super::error::ToolchainError;
 use super::install::install_dir;
-use super::progress::SetupProgress;
+use crate::progress::SetupProgress;
 
 /// The lock file of the warm crate, committed.
 pub const WARM_LOCK: &str = include_str!("warm.lock");
@@ -115,8 +115,8 @@ pub(crate) fn write_if_changed(path: &Path, text: &str) -> Result<(), ToolchainE
 pub fn marker_text() -> String {
     format!(
         "vendored for {WARM_PACKAGE}\nmanifest sha256:{}\nlock sha256:{}\n",
-        crate::prompt::sha256_hex(warm_manifest().as_bytes()),
-        crate::prompt::sha256_hex(WARM_LOCK.as_bytes())
+        crate::hashing::sha256_hex(warm_manifest().as_bytes()),
+        crate::hashing::sha256_hex(WARM_LOCK.as_bytes())
     )
 }
 

@@ -13,8 +13,8 @@ use super::command::{describe_exit, run_checked, tail};
 use super::config::{Toolchain, CARGO_CONFIG_PATH};
 use super::error::ToolchainError;
 use super::install::{state, write_marker, Installed};
-use super::progress::SetupProgress;
 use super::vendor::{warm_manifest, write_if_changed, write_warm_crate, WARM_LOCK, WARM_PACKAGE};
+use crate::progress::SetupProgress;
 
 /// `rustc -vV`: the compiler's identity, part of what a warm build was made with.
 pub fn rustc_identity() -> Result<String, ToolchainError> {
@@ -58,7 +58,7 @@ impl Toolchain {
 
     /// The marker of a warm target folder: everything that, changed, would rebuild it.
     pub fn warm_marker(&self, rustc: &str) -> String {
-        let hash = |text: &str| crate::prompt::sha256_hex(text.as_bytes());
+        let hash = |text: &str| crate::hashing::sha256_hex(text.as_bytes());
         format!(
             "warm build\nconfig sha256:{}\nmanifest sha256:{}\nlock sha256:{}\nrustc sha256:{}\n",
             hash(&self.cargo_config()),

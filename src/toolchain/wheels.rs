@@ -4,9 +4,8 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::error::ToolchainError;
+use crate::hashing::file_digests;
 
 /// What to take out of a wheel.
 #[derive(Debug, Clone, Copy)]
@@ -106,26 +105,8 @@ pub fn total_download_bytes() -> u64 {
 
 /// SHA-256 (hex) and size of a file, read in large blocks.
 pub fn sha256_file(path: &Path) -> Result<(String, u64), ToolchainError> {
-    let mut file = std::fs::File::open(path).map_err(ToolchainError::io("open", path))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file
-            .read(&mut buffer)
-            .map_err(ToolchainError::io("read", path))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buffer[..n]);
-    }
-    let hex = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((hex, size))
+    let digests = file_digests(path, false).map_err(ToolchainError::io("read", path))?;
+    Ok((digests.sha256, digests.size))
 }
 
 /// Checks that `path` is exactly the pinned wheel; the error names the file and both hashes.

@@ -183,7 +183,7 @@ pub fn train_run(
             // How far is the time so far (the heartbeat) against the most it may take.
             progress(&format!(
                 "training (stopped after {} at the latest)",
-                crate::toolchain::human_duration(options.train_timeout)
+                crate::progress::human_duration(options.train_timeout)
             ));
             let train = trainer.train(
                 &workspace,
@@ -201,7 +201,7 @@ pub fn train_run(
                 event.reported_test_dice = outputs.reported_test_dice;
                 progress(&format!(
                     "predicting the held-out images (stopped after {} at the latest)",
-                    crate::toolchain::human_duration(options.predict_timeout)
+                    crate::progress::human_duration(options.predict_timeout)
                 ));
                 let predict = trainer.predict(
                     &workspace,
@@ -271,17 +271,16 @@ pub const PER_IMAGE_CSV: &str = "dice_per_image.csv";
 
 /// `image,dice,predicted,flag`, one row per test image; fields quoted where they need it.
 fn write_per_image_csv(path: &Path, images: &[crate::eval::ImageDice]) -> Result<(), TrainError> {
-    let mut text = String::from("image,dice,predicted,flag\n");
+    let mut csv = crate::csv_text::Csv::new(["image", "dice", "predicted", "flag"]);
     for image in images {
-        text.push_str(&format!(
-            "{},{},{},{}\n",
-            crate::csv_text::csv_field(&image.name),
-            image.dice,
-            image.predicted,
-            crate::csv_text::csv_field(image.flag.as_deref().unwrap_or(""))
-        ));
+        csv.row([
+            image.name.clone(),
+            image.dice.to_string(),
+            image.predicted.to_string(),
+            image.flag.clone().unwrap_or_default(),
+        ]);
     }
-    std::fs::write(path, text).map_err(|source| TrainError::Io {
+    std::fs::write(path, csv.finish()).map_err(|source| TrainError::Io {
         path: path.to_path_buf(),
         source,
     })

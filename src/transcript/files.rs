@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::prompt::sha256_hex;
+use crate::hashing::sha256_hex;
 
 use super::format::Event;
 use super::reader::{ReadError, Transcript};

@@ -345,7 +345,7 @@ impl FileEntry {
     /// A written file, stored as a span of `reply` where its bytes are found there verbatim,
     /// else in full.
     pub fn written(path: String, content: &str, reply: &str) -> FileEntry {
-        let sha256 = crate::prompt::sha256_hex(content.as_bytes());
+        let sha256 = crate::hashing::sha256_hex(content.as_bytes());
         let span = (!content.is_empty())
             .then(|| reply.find(content))
             .flatten()

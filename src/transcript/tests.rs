@@ -108,7 +108,7 @@ fn events() -> Vec<Event> {
             iteration: 1,
             written: vec![FileEntry {
                 path: "src/main.rs".into(),
-                sha256: crate::prompt::sha256_hex(code.as_bytes()),
+                sha256: crate::hashing::sha256_hex(code.as_bytes()),
                 content: Some(code.into()),
                 span: None,
             }],

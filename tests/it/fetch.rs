@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use harness::hashing::{md5_hex, sha256_hex as sha256};
 use image::{GrayImage, ImageFormat, RgbImage};
-use sha2::{Digest, Sha256};
 
 use crate::support::field;
 use crate::support::file_server::{FileServer, Route};
@@ -51,13 +51,6 @@ fn mat(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A NIfTI-1 volume of 16-bit values (unsigned 8-bit for labels), `values[x + nx*(y + ny*z)]`.
 fn nifti(dims: (usize, usize, usize), values: &[i16], labels: bool) -> Vec<u8> {
     let mut bytes = vec![0u8; 352];
@@ -96,7 +89,7 @@ fn figshare_listing(files: &[(u64, &str, &[u8])]) -> Vec<u8> {
         .map(|(id, name, bytes)| {
             serde_json::json!({
                 "id": id, "name": name, "size": bytes.len(),
-                "computed_md5": harness::dataset::md5_hex(bytes),
+                "computed_md5": md5_hex(bytes),
                 "download_url": format!("https://ndownloader.figshare.com/files/{id}"),
             })
         })
@@ -339,7 +332,7 @@ fn ham10000_colour_images_become_grayscale_with_binary_masks() {
         .map(|(id, name, bytes)| {
             serde_json::json!({"label": name, "dataFile": {
             "id": id, "filename": name, "filesize": bytes.len(),
-            "checksum": {"type": "MD5", "value": harness::dataset::md5_hex(bytes)}}})
+            "checksum": {"type": "MD5", "value": md5_hex(bytes)}}})
         })
         .collect();
     let mut routes = vec![(

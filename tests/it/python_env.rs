@@ -7,10 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use harness::exec::{run_process, ProcessSpec};
-use harness::toolchain::{
-    cache_dir_from_env, disk_usage, human_bytes, human_duration, provision_python_env,
-    SetupProgress, StepOutcome,
-};
+use harness::progress::{human_bytes, human_duration, SetupProgress};
+use harness::toolchain::{cache_dir_from_env, disk_usage, provision_python_env, StepOutcome};
 
 use crate::support::harness::Harness;
 

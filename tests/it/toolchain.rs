@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use harness::exec::{run_process, ProcessSpec};
-use harness::toolchain::{cache_dir_from_env, ensure, SetupProgress, CARGO_CONFIG_PATH};
+use harness::progress::SetupProgress;
+use harness::toolchain::{cache_dir_from_env, ensure, CARGO_CONFIG_PATH};
 
 use crate::support::harness::Harness;
 use crate::support::skip::toolchain_tests;

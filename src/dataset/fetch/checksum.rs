@@ -1,14 +1,10 @@
 //! File checksums: SHA-256 (the harness's identity for a file) and MD5 (what repositories
 //! publish), computed in one pass.
 
-use std::io::Read;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use super::error::FetchError;
-use super::md5::Md5;
-use crate::dataset::layout::hex;
+use crate::hashing::file_digests;
 
 /// A checksum a file is expected to have, and where that expectation comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,27 +50,13 @@ impl Digests {
 
 /// Reads `path` once and computes both digests.
 pub(crate) fn digest_file(path: &Path) -> Result<Digests, FetchError> {
-    let read_error = |source| FetchError::Read {
+    let digests = file_digests(path, true).map_err(|source| FetchError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    let mut file = std::fs::File::open(path).map_err(read_error)?;
-    let mut sha = Sha256::new();
-    let mut md5 = Md5::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buffer).map_err(read_error)?;
-        if n == 0 {
-            break;
-        }
-        sha.update(&buffer[..n]);
-        md5.update(&buffer[..n]);
-        size += n as u64;
-    }
+    })?;
     Ok(Digests {
-        sha256: hex(&sha.finalize()),
-        md5: md5.hex(),
-        size,
+        sha256: digests.sha256,
+        md5: digests.md5.unwrap_or_default(),
+        size: digests.size,
     })
 }

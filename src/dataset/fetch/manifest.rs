@@ -3,11 +3,12 @@
 //! file whose checksum nobody published is still known by the SHA-256 it had on first download.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::FetchError;
+use crate::atomic_file::write_atomically;
 
 /// The manifest's file name inside a dataset's downloads folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -52,8 +53,6 @@ impl Manifest {
         };
         let json = serde_json::to_string_pretty(self)
             .map_err(|e| write_error(std::io::Error::other(e)))?;
-        let temporary: PathBuf = dir.join(format!(".{MANIFEST_FILE}.{}", std::process::id()));
-        std::fs::write(&temporary, json + "\n").map_err(write_error)?;
-        std::fs::rename(&temporary, &path).map_err(write_error)
+        write_atomically(&path, (json + "\n").as_bytes()).map_err(write_error)
     }
 }

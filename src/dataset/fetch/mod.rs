@@ -4,7 +4,7 @@
 //! `catalog.rs` holds the facts (where, which licence, how to cite, checksums);
 //! `resolve.rs` turns them into URLs, `http.rs` (the only network code here) and `download.rs`
 //! fetch and verify files, `manifest.rs` remembers them, `convert/` converts per dataset, with
-//! `hdf5/` (MATLAB v7.3) and `nifti.rs` for the formats that need it.
+//! `hdf5.rs` (MATLAB v7.3) and `nifti.rs` for the formats that need it.
 
 mod catalog;
 mod checksum;
@@ -15,7 +15,6 @@ mod hdf5;
 mod http;
 mod licence;
 mod manifest;
-mod md5;
 mod mirror;
 mod nifti;
 mod resolve;
@@ -25,6 +24,5 @@ pub use catalog::{find as find_dataset, names as dataset_names, Dataset, DATASET
 pub use error::FetchError;
 pub use licence::{licence_notice, Licence};
 pub use manifest::MANIFEST_FILE;
-pub use md5::md5_hex;
 pub use mirror::{Mirror, MIRROR_ENV};
 pub use run::{fetch, FetchEvent, FetchOptions, Fetched};

@@ -1,9 +1,13 @@
-//! A minimal NIfTI-1 reader: one volume of numbers, gzip-compressed or not.
+//! NIfTI-1 volumes, read with the `nifti` crate: one volume of numbers, gzip-compressed or not.
 //!
 //! The uterine myoma set ships `.nii.gz` volumes; some of its masks are plain NIfTI despite
-//! the `.gz` name, so compression is recognised by its magic bytes, never by the file name.
+//! the `.gz` name, so compression is recognised here by its magic bytes, never by the file name
+//! (the crate goes by the name). The crate parses the header (either byte order) and types the
+//! voxels; this file checks what the converter relies on and scales the values.
 
 use std::io::Read;
+
+use nifti::{InMemNiftiVolume, NiftiHeader, NiftiType};
 
 /// What went wrong reading a NIfTI file.
 #[derive(Debug, thiserror::Error)]
@@ -52,144 +56,99 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Volume, NiftiError> {
 }
 
 fn parse_plain(bytes: &[u8]) -> Result<Volume, NiftiError> {
-    if bytes.len() < HEADER_SIZE {
-        return Err(NiftiError::NotNifti);
-    }
-    let big_endian = match (le_i32(bytes, 0), be_i32(bytes, 0)) {
-        (348, _) => false,
-        (_, 348) => true,
-        (540, _) | (_, 540) => return Err(NiftiError::Unsupported("NIfTI-2".to_string())),
+    // The header's own size says NIfTI-1 (348) or NIfTI-2 (540), in either byte order.
+    let size = |at: [u8; 4]| [i32::from_le_bytes(at), i32::from_be_bytes(at)];
+    match bytes.get(..4).map(|b| size([b[0], b[1], b[2], b[3]])) {
+        Some(sizes) if sizes.contains(&348) && bytes.len() >= HEADER_SIZE => {}
+        Some(sizes) if sizes.contains(&540) => {
+            return Err(NiftiError::Unsupported("NIfTI-2".to_string()))
+        }
         _ => return Err(NiftiError::NotNifti),
-    };
-    let i16_at = |at: usize| {
-        let pair = [bytes[at], bytes[at + 1]];
-        if big_endian {
-            i16::from_be_bytes(pair)
-        } else {
-            i16::from_le_bytes(pair)
-        }
-    };
-    let f32_at = |at: usize| {
-        let quad = [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]];
-        if big_endian {
-            f32::from_be_bytes(quad)
-        } else {
-            f32::from_le_bytes(quad)
-        }
-    };
-    if &bytes[344..348] != b"n+1\0" {
+    }
+    let header = NiftiHeader::from_reader(bytes).map_err(malformed)?;
+    if &header.magic != b"n+1\0" {
         return Err(NiftiError::Unsupported(
             "a header without its image (.hdr/.img pair)".to_string(),
         ));
     }
-    let rank = i16_at(40);
+    let rank = usize::from(header.dim[0]);
     if !(1..=7).contains(&rank) {
-        return Err(NiftiError::Malformed(format!("{rank} dimensions")));
+        return Err(NiftiError::Malformed(format!(
+            "{} dimensions",
+            header.dim[0] as i16
+        )));
     }
-    let dim = |i: i16| {
+    let dim = |i: usize| {
         if i <= rank {
-            usize::try_from(i16_at(40 + 2 * i as usize)).unwrap_or(0)
+            usize::from(header.dim[i])
         } else {
             1
         }
     };
     let (nx, ny, nz) = (dim(1), dim(2), dim(3));
-    let voxels = nx
-        .checked_mul(ny)
-        .and_then(|n| n.checked_mul(nz))
+    // All of the file's voxels are read (a 4-D file's later volumes too), the first 3-D one kept.
+    (1..=rank)
+        .try_fold(1usize, |n, i| n.checked_mul(dim(i)))
         .filter(|&n| n > 0 && n <= MAX_VOXELS)
         .ok_or_else(|| NiftiError::Malformed(format!("dimensions {nx}x{ny}x{nz}")))?;
-    let kind = Kind::from_code(i16_at(70))?;
-    let size = kind.size();
-    let offset = f32_at(108);
+    let datatype = header
+        .data_type()
+        .map_err(|_| NiftiError::Unsupported(format!("datatype {}", header.datatype)))?;
+    let offset = header.vox_offset;
     if offset.is_nan() || offset < HEADER_SIZE as f32 || offset > bytes.len() as f32 {
         return Err(NiftiError::Malformed(format!("voxel offset {offset}")));
     }
-    let start = offset as usize;
-    let data = bytes
-        .get(start..start + voxels * size)
-        .ok_or_else(|| NiftiError::Malformed("the voxel data is cut short".to_string()))?;
-    let slope = f64::from(f32_at(112));
-    let intercept = f64::from(f32_at(116));
-    let scaled = slope.is_finite() && slope != 0.0 && !(slope == 1.0 && intercept == 0.0);
-    let values = data
-        .chunks_exact(size)
-        .map(|chunk| {
-            let value = kind.decode(chunk, big_endian);
-            if scaled {
-                value * slope + intercept
-            } else {
-                value
+    let volume =
+        InMemNiftiVolume::from_reader(&bytes[offset as usize..], &header).map_err(|error| {
+            match error {
+                nifti::NiftiError::IncompatibleLength(..) => {
+                    NiftiError::Malformed("the voxel data is cut short".to_string())
+                }
+                other => malformed(other),
             }
-        })
-        .collect();
+        })?;
+    macro_rules! as_f64 {
+        ($type:ty) => {
+            volume
+                .into_nifti_typed_data::<$type>()
+                .map_err(malformed)?
+                .into_iter()
+                .map(|value| value as f64)
+                .collect::<Vec<f64>>()
+        };
+    }
+    let mut values = match datatype {
+        NiftiType::Uint8 => as_f64!(u8),
+        NiftiType::Int8 => as_f64!(i8),
+        NiftiType::Uint16 => as_f64!(u16),
+        NiftiType::Int16 => as_f64!(i16),
+        NiftiType::Uint32 => as_f64!(u32),
+        NiftiType::Int32 => as_f64!(i32),
+        NiftiType::Uint64 => as_f64!(u64),
+        NiftiType::Int64 => as_f64!(i64),
+        NiftiType::Float32 => as_f64!(f32),
+        NiftiType::Float64 => as_f64!(f64),
+        _ => {
+            return Err(NiftiError::Unsupported(format!(
+                "datatype {}",
+                header.datatype
+            )))
+        }
+    };
+    values.truncate(nx * ny * nz);
+    let slope = f64::from(header.scl_slope);
+    let intercept = f64::from(header.scl_inter);
+    // NIfTI: a slope of 0 means unscaled; a slope that is not a number is taken to mean so too.
+    if slope.is_finite() && slope != 0.0 && !(slope == 1.0 && intercept == 0.0) {
+        for value in &mut values {
+            *value = *value * slope + intercept;
+        }
+    }
     Ok(Volume { nx, ny, nz, values })
 }
 
-/// The voxel types this reader knows, by their NIfTI code.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    U8,
-    I8,
-    I16,
-    U16,
-    I32,
-    U32,
-    F32,
-    F64,
-}
-
-impl Kind {
-    fn from_code(code: i16) -> Result<Self, NiftiError> {
-        Ok(match code {
-            2 => Kind::U8,
-            256 => Kind::I8,
-            4 => Kind::I16,
-            512 => Kind::U16,
-            8 => Kind::I32,
-            768 => Kind::U32,
-            16 => Kind::F32,
-            64 => Kind::F64,
-            other => return Err(NiftiError::Unsupported(format!("datatype {other}"))),
-        })
-    }
-
-    fn size(self) -> usize {
-        match self {
-            Kind::U8 | Kind::I8 => 1,
-            Kind::I16 | Kind::U16 => 2,
-            Kind::I32 | Kind::U32 | Kind::F32 => 4,
-            Kind::F64 => 8,
-        }
-    }
-
-    /// One voxel from its bytes (exactly `size()` of them).
-    fn decode(self, bytes: &[u8], big_endian: bool) -> f64 {
-        let mut buffer = [0u8; 8];
-        buffer[..bytes.len()].copy_from_slice(bytes);
-        if big_endian {
-            buffer[..bytes.len()].reverse();
-        }
-        let [b0, b1, b2, b3, ..] = buffer;
-        match self {
-            Kind::U8 => f64::from(b0),
-            Kind::I8 => f64::from(b0 as i8),
-            Kind::I16 => f64::from(i16::from_le_bytes([b0, b1])),
-            Kind::U16 => f64::from(u16::from_le_bytes([b0, b1])),
-            Kind::I32 => f64::from(i32::from_le_bytes([b0, b1, b2, b3])),
-            Kind::U32 => f64::from(u32::from_le_bytes([b0, b1, b2, b3])),
-            Kind::F32 => f64::from(f32::from_le_bytes([b0, b1, b2, b3])),
-            Kind::F64 => f64::from_le_bytes(buffer),
-        }
-    }
-}
-
-fn le_i32(bytes: &[u8], at: usize) -> i32 {
-    i32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
-
-fn be_i32(bytes: &[u8], at: usize) -> i32 {
-    i32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+fn malformed(error: nifti::NiftiError) -> NiftiError {
+    NiftiError::Malformed(error.to_string())
 }
 
 /// Writes a little-endian NIfTI-1 file of unsigned 8-bit or signed 16-bit values.
@@ -242,6 +201,42 @@ mod tests {
         }
         let labels = write_nifti(2, 2, 1, &[0, 1, 3, 4], true);
         assert_eq!(parse(&labels).unwrap().values, [0.0, 1.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn scales_by_slope_and_intercept_and_keeps_the_first_volume_of_four_dimensions() {
+        let mut bytes = write_nifti(2, 1, 1, &[1, 2, 3, 4], false);
+        bytes[112..116].copy_from_slice(&2f32.to_le_bytes());
+        bytes[116..120].copy_from_slice(&0.5f32.to_le_bytes());
+        // Four dimensions, the fourth of 2: the second volume is read past, not kept.
+        bytes[40..42].copy_from_slice(&4i16.to_le_bytes());
+        bytes[48..50].copy_from_slice(&2i16.to_le_bytes());
+        let volume = parse(&bytes).unwrap();
+        assert_eq!((volume.nx, volume.ny, volume.nz), (2, 1, 1));
+        assert_eq!(volume.values, [2.5, 4.5]);
+        // A slope that is not a number leaves the values as stored.
+        bytes[112..116].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(parse(&bytes).unwrap().values, [1.0, 2.0]);
+    }
+
+    #[test]
+    fn reads_big_endian_files() {
+        let little = write_nifti(3, 1, 1, &[-2, 300, 7], false);
+        let mut big = little.clone();
+        let mut swap = |at: usize, width: usize| big[at..at + width].reverse();
+        swap(0, 4);
+        for i in 0..8 {
+            swap(40 + 2 * i, 2);
+        }
+        swap(70, 2);
+        swap(72, 2);
+        for field in [108, 112, 116] {
+            swap(field, 4);
+        }
+        for voxel in 0..3 {
+            swap(352 + 2 * voxel, 2);
+        }
+        assert_eq!(parse(&big).unwrap().values, [-2.0, 300.0, 7.0]);
     }
 
     #[test]

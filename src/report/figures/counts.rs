@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use super::chart::{Chart, Series};
 use super::groups::groups;
-use super::plan::{run_ids, size_for_labels, Csv, Plan, SIZE};
+use super::plan::{run_ids, size_for_labels, Plan, SIZE};
+use crate::csv_text::Csv;
 use crate::report::errors_table::charged_round_list;
 use crate::report::render::row_label;
 use crate::report::row_key::row_name;

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::chart::{BoxItem, Chart};
 use super::groups::groups;
-use super::plan::{num, run_ids, size_for_labels, Csv, Plan, Skip};
+use super::plan::{num, run_ids, size_for_labels, Plan, Skip};
+use crate::csv_text::Csv;
 use crate::report::row_key::row_name;
 use crate::report::DiceTable;
 use crate::stats::summary;

@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::plan::Csv;
 use super::{Figure, Skipped};
+use crate::csv_text::Csv;
 
 /// `id,status,title,png,svg,csv,sources,note`: `status` is `drawn` or `skipped`, `sources` the
 /// run ids separated by spaces, `note` the caption or the reason for the skip.

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use super::chart::{Chart, Line};
 use super::files::{artefacts_dir, read_plain, run_dir};
-use super::plan::{slug, Csv, Plan, Skip, SIZE};
+use super::plan::{slug, Plan, Skip, SIZE};
+use crate::csv_text::Csv;
 use crate::target::unet_checks::parse_losses;
 use crate::target::unet_outputs::{TRAIN_LOSSES, VAL_LOSSES};
 use crate::train::OUT_DIR;

@@ -9,7 +9,8 @@ use image::{imageops, GrayImage, RgbImage};
 
 use super::chart::{Chart, Picture};
 use super::files::{artefacts_dir, read_plain, run_dir};
-use super::plan::{slug, Csv, Plan, Skip};
+use super::plan::{slug, Plan, Skip};
+use crate::csv_text::Csv;
 use crate::dataset::{image_file_name, mask_file_name, IMAGES_DIR, MASKS_DIR, SPLIT_FILE};
 use crate::eval::ImageDice;
 use crate::train::{split_folder_name, PRED_DIR};

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use super::chart::Chart;
-use crate::csv_text::csv_field;
 use crate::transcript::Transcript;
 
 /// A figure, drawn or not yet.
@@ -51,29 +50,6 @@ pub(crate) fn run_ids<'a>(transcripts: impl IntoIterator<Item = &'a Transcript>)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
-}
-
-/// A CSV text: a header line, then rows whose fields are quoted where they need it.
-pub(crate) struct Csv {
-    text: String,
-}
-
-impl Csv {
-    pub fn new(header: &[&str]) -> Csv {
-        Csv {
-            text: format!("{}\n", header.join(",")),
-        }
-    }
-
-    pub fn row(&mut self, fields: &[String]) {
-        let fields: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        self.text.push_str(&fields.join(","));
-        self.text.push('\n');
-    }
-
-    pub fn finish(self) -> String {
-        self.text
-    }
 }
 
 /// A number for a CSV: as Rust prints it (shortest exact form), empty when absent.

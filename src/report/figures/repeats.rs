@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::chart::{Chart, Line};
 use super::groups::groups;
-use super::plan::{num, run_ids, Csv, Plan, Skip, SIZE};
+use super::plan::{num, run_ids, Plan, Skip, SIZE};
+use crate::csv_text::Csv;
 use crate::report::charged_rounds;
 use crate::transcript::{Event, Transcript};
 

@@ -1,7 +1,8 @@
 //! The repair-decay curves: P(success by iteration k) per LLM, as the statistics report has them.
 
 use super::chart::{Chart, Line};
-use super::plan::{run_ids, Csv, Plan, SIZE};
+use super::plan::{run_ids, Plan, SIZE};
+use crate::csv_text::Csv;
 use crate::report::render::row_label;
 use crate::report::StatsReport;
 use crate::transcript::Transcript;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::hashing::sha256_hex;
 use crate::llm::Role;
-use crate::prompt::sha256_hex;
 use crate::taxonomy::ErrorRecord;
 use crate::textdiff;
 use crate::transcript::{EndStatus, Event, TrainingEvent, Transcript};

@@ -247,7 +247,7 @@ mod tests {
         for (file, bytes) in files {
             let name = file.split('-').next().unwrap();
             let version = file.split('-').nth(1).unwrap();
-            let sha = crate::prompt::sha256_hex(bytes);
+            let sha = crate::hashing::sha256_hex(bytes);
             text.push_str(&format!(
                 "# {file} ({} bytes)\n{name}=={version} --hash=sha256:{sha}\n",
                 bytes.len()

@@ -171,7 +171,7 @@ impl PythonLock {
         Ok(PythonLock {
             python,
             wheels,
-            sha256: crate::prompt::sha256_hex(text.as_bytes()),
+            sha256: crate::hashing::sha256_hex(text.as_bytes()),
         })
     }
 
@@ -382,7 +382,7 @@ mod tests {
         );
         assert_eq!(lock.total_bytes(), 530_604_548 + 78_000);
         assert_eq!(lock.wheel("TQDM").unwrap().version, "4.70.1");
-        assert_eq!(lock.sha256, crate::prompt::sha256_hex(text.as_bytes()));
+        assert_eq!(lock.sha256, crate::hashing::sha256_hex(text.as_bytes()));
         assert_eq!(
             lock.dir_name(),
             format!("python-env-{}", &lock.sha256[..12])

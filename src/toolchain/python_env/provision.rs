@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::super::cache::CacheLayout;
-use super::super::disk::human_bytes;
 use super::super::error::ToolchainError;
 use super::super::install::{install_dir, state, Installed};
-use super::super::progress::SetupProgress;
 use super::super::provision::{SetupReport, StepOutcome};
 use super::super::read_only::{make_read_only, remove_tree};
 use super::install::{create_venv, download, env_python, install, relocate, verify, watching_size};
 use super::interpreter::find_interpreter;
 use super::lock::{PythonLock, LOCK_FILE, LOCK_TEXT};
 use super::smoke::{run_smoke, SmokeRecord, RECORD_FILE};
+use crate::progress::human_bytes;
+use crate::progress::SetupProgress;
 
 /// A complete environment.
 #[derive(Debug, Clone)]

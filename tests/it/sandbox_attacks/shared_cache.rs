@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use harness::exec::ProcessSpec;
-use harness::prompt::sha256_hex;
+use harness::hashing::sha256_hex;
 use harness::sandbox::{Isolation, Phase, Sandbox};
 use harness::target::{BuildOutcome, CargoBuild, SharedTarget};
 use harness::taxonomy::Category;
@@ -389,7 +389,7 @@ fn the_real_warm_tch_cache_stays_intact_under_a_tampering_build() {
     };
     let cache = harness::toolchain::cache_dir_from_env(None).unwrap();
     let toolchain =
-        harness::toolchain::ensure(&cache, &harness::toolchain::SetupProgress::hidden()).unwrap();
+        harness::toolchain::ensure(&cache, &harness::progress::SetupProgress::hidden()).unwrap();
     let target = harness::target::RustTchUnet::new(
         toolchain.clone(),
         Isolation::Sandboxed(Box::new(sandbox)),

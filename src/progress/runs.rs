@@ -1,21 +1,17 @@
-//! Progress of runs on stderr: a spinner line per run on a terminal, and one plain line per
-//! event otherwise (a CI log, `nohup`, a pipe), repeated at least every 10 seconds while a step
-//! lasts (a long build, a slow model), so that long work never goes silent.
+//! Progress of runs: a spinner line per run on a terminal, and one plain line per event
+//! otherwise, repeated at least every 10 seconds while a step lasts (a long build, a slow model).
 
-use std::io::{IsTerminal, Write};
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar};
 
-use crate::session::Phase;
+use super::human::clock;
+use super::lines::{animate, println_above, terminal_bars, write_line, Sink, Ticker};
 
 /// How often a plain line repeats a step that is still going on.
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
-
-/// Where plain lines go.
-type Sink = Arc<Mutex<dyn Write + Send>>;
 
 /// The runs of one invocation: one spinner line each on a terminal.
 #[derive(Clone)]
@@ -30,9 +26,7 @@ impl ProgressGroup {
     /// Spinners when stderr is a terminal, plain lines otherwise.
     pub fn stderr() -> Self {
         ProgressGroup {
-            multi: std::io::stderr()
-                .is_terminal()
-                .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            multi: terminal_bars(),
             started: Instant::now(),
             sink: Arc::new(Mutex::new(std::io::stderr())),
             heartbeat: HEARTBEAT,
@@ -53,11 +47,7 @@ impl ProgressGroup {
     pub fn run(&self, label: &str, max_iterations: u32) -> Progress {
         let bar = self.multi.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
+            animate(&bar, "{spinner} {elapsed:>4} {msg}");
             bar.set_message(format!("{label} · starting"));
             bar
         });
@@ -69,15 +59,9 @@ impl ProgressGroup {
                     started: self.started,
                     state: Arc::new(Mutex::new((format!("{label} · starting"), Instant::now()))),
                 };
-                let (stop, stopped) = mpsc::channel::<()>();
                 let ticker = beat.clone();
-                let every = self.heartbeat;
-                std::thread::spawn(move || {
-                    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                        ticker.still();
-                    }
-                });
-                Some((beat, stop))
+                let ticker = Ticker::start(self.heartbeat, move || ticker.still());
+                Some((beat, ticker))
             }
         };
         Progress {
@@ -91,20 +75,9 @@ impl ProgressGroup {
     /// A line above the spinners (or just a line): a run's result, a warning.
     pub fn println(&self, line: &str) {
         match &self.multi {
-            Some(multi) => {
-                if multi.println(line).is_err() {
-                    eprintln!("{line}");
-                }
-            }
+            Some(multi) => println_above(multi, line),
             None => write_line(&self.sink, line),
         }
-    }
-}
-
-fn write_line(sink: &Sink, line: &str) {
-    if let Ok(mut sink) = sink.lock() {
-        let _ = writeln!(sink, "{line}");
-        let _ = sink.flush();
     }
 }
 
@@ -147,7 +120,8 @@ impl Beat {
 /// The progress of one run.
 pub struct Progress {
     bar: Option<ProgressBar>,
-    beat: Option<(Beat, Sender<()>)>,
+    /// Plain lines, and the ticker that repeats them (stopped when the progress is dropped).
+    beat: Option<(Beat, Ticker)>,
     label: String,
     max_iterations: u32,
 }
@@ -158,7 +132,9 @@ impl Progress {
         ProgressGroup::stderr().run(label, max_iterations)
     }
 
-    pub fn update(&self, iteration: u32, phase: Phase) {
+    /// A fix-loop round at `phase` (a `session::Phase`, taken as text so that this display
+    /// depends on nothing of the pipeline).
+    pub fn update(&self, iteration: u32, phase: impl std::fmt::Display) {
         let message = format!(
             "{} · iteration {iteration}/{} · {phase}",
             self.label, self.max_iterations
@@ -195,25 +171,6 @@ impl Progress {
     }
 }
 
-impl Drop for Progress {
-    fn drop(&mut self) {
-        if let Some((_, stop)) = self.beat.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Elapsed time as `m:ss` (or `h:mm:ss`).
-fn clock(elapsed: Duration) -> String {
-    let seconds = elapsed.as_secs();
-    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,7 +181,7 @@ mod tests {
         // A heartbeat no test waits for: the repeated line comes from `beat_now`.
         let group = ProgressGroup::lines(buffer.clone(), Duration::from_secs(3600));
         let progress = group.run("gpt-x r2", 10);
-        progress.update(3, Phase::Building);
+        progress.update(3, "building");
         progress.beat_now();
         group.println("gpt-x r2: gave up");
         drop(progress);
@@ -258,12 +215,5 @@ mod tests {
             ],
             "{text}"
         );
-    }
-
-    #[test]
-    fn the_clock_reads_minutes_and_hours() {
-        assert_eq!(clock(Duration::from_secs(5)), "0:05");
-        assert_eq!(clock(Duration::from_secs(125)), "2:05");
-        assert_eq!(clock(Duration::from_secs(3725)), "1:02:05");
     }
 }

@@ -1,20 +1,19 @@
-//! Progress of provisioning on stderr: a byte bar for downloads, spinners for the rest on a
-//! terminal; elsewhere (a CI log, `nohup`, a pipe) plain lines, one when a step starts, one at
-//! least every 10 seconds while it runs (how far, and an estimate of what is left where the
-//! total is known), and one when it ends. Long work never goes silent.
+//! Progress of long steps (provisioning, downloads, converting, drawing datasets): a byte bar
+//! for downloads, bars and spinners for the rest on a terminal; elsewhere plain lines, one when
+//! a step starts, one at least every 10 seconds while it runs (how far, and an estimate of what
+//! is left where the total is known), and one when it ends.
 
-use std::io::{IsTerminal, Write};
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
+
+use super::human::{human_bytes, human_duration};
+use super::lines::{animate, println_above, terminal_bars, write_line, Sink, Ticker};
 
 /// How often a plain line reports a step that is still running.
 pub const PLAIN_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Where plain lines go.
-type Sink = Arc<Mutex<dyn Write + Send>>;
 
 #[derive(Clone)]
 enum Display {
@@ -49,14 +48,22 @@ impl std::fmt::Debug for SetupProgress {
 impl SetupProgress {
     /// Bars on stderr when it is a terminal, plain lines every 10 seconds otherwise.
     pub fn stderr() -> Self {
-        if std::io::stderr().is_terminal() {
-            SetupProgress {
-                display: Display::Bars(MultiProgress::with_draw_target(
-                    ProgressDrawTarget::stderr(),
-                )),
-            }
-        } else {
-            Self::lines(Arc::new(Mutex::new(std::io::stderr())), PLAIN_INTERVAL)
+        match terminal_bars() {
+            Some(multi) => SetupProgress {
+                display: Display::Bars(multi),
+            },
+            None => Self::lines(Arc::new(Mutex::new(std::io::stderr())), PLAIN_INTERVAL),
+        }
+    }
+
+    /// Bars on stderr when it is a terminal, nothing otherwise (`data synth`, `data import`:
+    /// work of seconds to minutes whose summary follows at once).
+    pub fn terminal_only() -> Self {
+        match terminal_bars() {
+            Some(multi) => SetupProgress {
+                display: Display::Bars(multi),
+            },
+            None => Self::hidden(),
         }
     }
 
@@ -78,11 +85,7 @@ impl SetupProgress {
     /// A line of its own: above the bars, or a plain line (nothing when hidden).
     pub fn println(&self, line: &str) {
         match &self.display {
-            Display::Bars(multi) => {
-                if multi.println(line).is_err() {
-                    eprintln!("{line}");
-                }
-            }
+            Display::Bars(multi) => println_above(multi, line),
             Display::Lines { sink, prefix, .. } => write_prefixed(sink, prefix, line),
             Display::Hidden => {}
         }
@@ -130,12 +133,8 @@ impl SetupProgress {
             },
             Display::Bars(multi) => {
                 let bar = multi.add(bar);
-                bar.set_style(
-                    ProgressStyle::with_template(unit.template())
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
                 bar.set_message(message.to_string());
-                bar.enable_steady_tick(Duration::from_millis(120));
+                animate(&bar, unit.template());
                 Step {
                     bar: Some(bar),
                     lines: None,
@@ -155,17 +154,11 @@ impl SetupProgress {
                     prefix,
                 };
                 lines.write(&format!("{message} ..."));
-                let (stop, stopped) = mpsc::channel::<()>();
                 let ticker = lines.clone();
-                let interval = *interval;
-                std::thread::spawn(move || {
-                    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                        ticker.report();
-                    }
-                });
+                let ticker = Ticker::start(*interval, move || ticker.report());
                 Step {
                     bar: Some(bar),
-                    lines: Some((lines, stop)),
+                    lines: Some((lines, ticker)),
                 }
             }
         }
@@ -204,10 +197,7 @@ struct Lines {
 }
 
 fn write_prefixed(sink: &Sink, prefix: &str, line: &str) {
-    if let Ok(mut sink) = sink.lock() {
-        let _ = writeln!(sink, "{prefix}: {line}");
-        let _ = sink.flush();
-    }
+    write_line(sink, &format!("{prefix}: {line}"));
 }
 
 impl Lines {
@@ -241,17 +231,17 @@ fn plain_line(
     eta: Option<Duration>,
 ) -> String {
     let amount = |n: u64| match unit {
-        Unit::Bytes => super::human_bytes(n),
+        Unit::Bytes => human_bytes(n),
         Unit::Items | Unit::None => n.to_string(),
     };
-    let so_far = format!("{} so far", super::human_duration(elapsed));
+    let so_far = format!("{} so far", human_duration(elapsed));
     match (unit, length) {
         (Unit::None, _) | (_, None | Some(0)) => format!("{message}: {so_far}"),
         (_, Some(total)) => {
             let percent = position.min(total) * 100 / total;
             let left = eta
                 .filter(|_| position < total)
-                .map(|eta| format!(", about {} left", super::human_duration(eta)))
+                .map(|eta| format!(", about {} left", human_duration(eta)))
                 .unwrap_or_default();
             format!(
                 "{message}: {} of {} ({percent}%), {so_far}{left}",
@@ -266,7 +256,8 @@ fn plain_line(
 /// mode its last line says how long it took.
 pub struct Step {
     bar: Option<ProgressBar>,
-    lines: Option<(Lines, Sender<()>)>,
+    /// Plain lines, and the ticker that repeats them (stopped when the step is dropped).
+    lines: Option<(Lines, Ticker)>,
 }
 
 impl std::fmt::Debug for Step {
@@ -301,12 +292,12 @@ impl Step {
 
 impl Drop for Step {
     fn drop(&mut self) {
-        if let Some((lines, stop)) = self.lines.take() {
-            let _ = stop.send(());
+        if let Some((lines, ticker)) = self.lines.take() {
+            drop(ticker);
             lines.write(&format!(
                 "{}: done in {}",
                 lines.bar.message(),
-                super::human_duration(lines.bar.elapsed())
+                human_duration(lines.bar.elapsed())
             ));
         } else if let Some(bar) = &self.bar {
             bar.finish_and_clear();
