@@ -253,7 +253,7 @@ fn plan(specs: &[LlmSpec], args: &GenerateArgs) -> Vec<Job> {
 
 /// Fails, naming the variable, when a key is missing or the provider has no client here.
 fn check_client(spec: &LlmSpec) -> anyhow::Result<()> {
-    client_for(spec, 1).map(drop)
+    client_for(spec, "", 1).map(drop)
 }
 
 /// A cost limit needs a price: refused before any work where neither the registry nor the
@@ -326,7 +326,7 @@ struct RunContext<'a> {
 
 fn run_job(context: &RunContext, job: &Job) -> anyhow::Result<SessionSummary> {
     let RunContext { global, args, .. } = *context;
-    let inner = client_for(&job.spec, args.request_timeout)?;
+    let inner = client_for(&job.spec, context.target.id(), args.request_timeout)?;
     let mut model = GatedModel::new(inner, context.gate.clone());
     let runs_dir = &global.runs_dir;
     let run_id = new_run_id(runs_dir, &job.spec.id, job.repeat, &now_rfc3339());
@@ -428,7 +428,7 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
         ))
         .into());
     }
-    let mut model = client_for(&header.llm, args.request_timeout)?;
+    let mut model = client_for(&header.llm, &header.target.id, args.request_timeout)?;
     let config = SessionConfig {
         run_id: header.run_id.clone(),
         target: target.as_ref(),
@@ -481,9 +481,13 @@ fn resume(global: &GlobalArgs, run: &Path, args: &GenerateArgs) -> anyhow::Resul
 }
 
 /// The API client for an entry; fails, naming the variable, when its key is missing.
-fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn ChatModel + Send>> {
+fn client_for(
+    spec: &LlmSpec,
+    target: &str,
+    request_timeout: u64,
+) -> anyhow::Result<Box<dyn ChatModel + Send>> {
     if spec.provider == Provider::Reference {
-        return Ok(Box::new(ReferenceModel));
+        return Ok(Box::new(ReferenceModel::for_target(target)));
     }
     let key = spec.api_key(|var| std::env::var(var).ok())?;
     let timeout = Duration::from_secs(request_timeout);
@@ -495,7 +499,7 @@ fn client_for(spec: &LlmSpec, request_timeout: u64) -> anyhow::Result<Box<dyn Ch
         (Provider::Openai, _) => Box::new(OpenAiModel::new(url, key, timeout)?),
         (Provider::Anthropic, _) => Box::new(AnthropicModel::new(url, key, timeout)?),
         (Provider::Gemini, _) => Box::new(GeminiModel::new(url, key, timeout)?),
-        (Provider::Reference, _) => Box::new(ReferenceModel),
+        (Provider::Reference, _) => Box::new(ReferenceModel::for_target(target)),
         (Provider::Chat, _) => return Err(UserError(chat_only(spec)).into()),
     };
     Ok(model)

@@ -16,7 +16,8 @@ pub(crate) fn target_for(
     crate::target::by_id(id, global.cache_dir.as_deref(), isolation, build_timeout).map_err(
         |error| match error {
             crate::target::TargetError::Unknown { .. }
-            | crate::target::TargetError::Sandbox { .. } => {
+            | crate::target::TargetError::Sandbox { .. }
+            | crate::target::TargetError::PythonEnv { .. } => {
                 UserError(crate::error_chain::error_chain(&error)).into()
             }
             other => anyhow::Error::from(other),

@@ -11,7 +11,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::runtime::{contains_any, tensor_device_or_data};
+use super::runtime::{classify_run, contains_any, tensor_device_or_data};
+use crate::exec::ExitInfo;
 use crate::taxonomy::{Category, ErrorRecord};
 
 /// The code given to an editor's "Unresolved reference" warning, which is no exception.
@@ -145,6 +146,18 @@ pub fn classify_pasted(text: &str) -> Option<ErrorRecord> {
     })
 }
 
+/// A failed run of a Python program: its traceback's exception where it printed one (with the
+/// end of stderr as the rendered text), else what the exit says (a timeout, a memory kill, a
+/// bare nonzero exit), as for any program. `None` when it succeeded. `stderr` must already be
+/// normalised.
+pub fn classify_python_run(exit: &ExitInfo, stderr: &str) -> Option<ErrorRecord> {
+    let by_exit = classify_run(exit, stderr)?;
+    if matches!(by_exit.category, Category::Timeout | Category::OutOfMemory) {
+        return Some(by_exit);
+    }
+    Some(classify_pasted(stderr).unwrap_or(by_exit))
+}
+
 /// The last traceback frame in the program's own files (not in an installed package), as a
 /// file name and line.
 fn last_own_frame(text: &str) -> (Option<String>, Option<u32>) {
@@ -249,6 +262,35 @@ mod tests {
         assert!(classify_pasted("write the whole corrected model.py").is_none());
         assert!(classify_pasted("    raise ValueError(\n").is_none());
         assert!(classify_pasted("Epoch 1/10: 100%|██████| train loss 0.41").is_none());
+    }
+
+    #[test]
+    fn a_failed_run_is_its_traceback_unless_a_limit_stopped_it() {
+        let failed = ExitInfo {
+            code: Some(1),
+            ..Default::default()
+        };
+        let stderr = "Epoch 1 train:   0%|          | 0/2\nTraceback (most recent call last):\n  File \"main.py\", line 9, in <module>\nValueError: Target size (torch.Size([2, 1, 64, 64])) must be the same as input size (torch.Size([2, 1, 32, 32]))\n";
+        let record = classify_python_run(&failed, stderr).unwrap();
+        assert_eq!(record.category, Category::TensorShape);
+        assert_eq!(record.code.as_deref(), Some("ValueError"));
+        assert_eq!(record.file.as_deref(), Some("main.py"));
+        let timed_out = ExitInfo {
+            timed_out: true,
+            signal: Some(9),
+            ..Default::default()
+        };
+        assert_eq!(
+            classify_python_run(&timed_out, stderr).unwrap().category,
+            Category::Timeout
+        );
+        let bare = classify_python_run(&failed, "Killed\n").unwrap();
+        assert_eq!(bare.category, Category::NonzeroExit);
+        let fine = ExitInfo {
+            code: Some(0),
+            ..Default::default()
+        };
+        assert!(classify_python_run(&fine, stderr).is_none());
     }
 
     #[test]

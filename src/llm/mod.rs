@@ -20,7 +20,10 @@ pub use drift::ReplayDrift;
 pub use gemini::GeminiModel;
 pub use openai::OpenAiModel;
 pub use openai_responses::OpenAiResponsesModel;
-pub use reference::{reference_reply, ReferenceModel, REFERENCE_FILES};
+pub use reference::{
+    python_reference_reply, reference_reply, ReferenceModel, PYTHON_REFERENCE_FILES,
+    REFERENCE_FILES,
+};
 pub use types::{ChatMessage, ChatRequest, FinishReason, Reply, Role, SamplingParams, Usage};
 
 /// Why a model call failed. A failed call is an infrastructure problem, never charged to the LLM.

@@ -7,6 +7,8 @@
 //! the same trait; none exists yet.
 
 mod cargo;
+mod program_step;
+mod python_torch_unet;
 mod required;
 mod rust_tch_unet;
 mod rust_tiny;
@@ -18,9 +20,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cargo::{CargoBuild, SharedTarget};
+pub use python_torch_unet::{PythonTorchUnet, PYTHON_TARGET};
 pub use rust_tch_unet::RustTchUnet;
 pub use rust_tiny::RustTiny;
 
+use crate::error_chain::error_chain;
 use crate::exec::{ExitInfo, OutputCap};
 use crate::extract::{extract_files, ExtractError, Extraction};
 use crate::prompt::Templates;
@@ -218,7 +222,7 @@ pub trait Trainer {
 }
 
 /// The ids of every target this harness has.
-pub const TARGET_IDS: &[&str] = &["rust-tiny", "rust-tch-unet"];
+pub const TARGET_IDS: &[&str] = &["rust-tiny", "rust-tch-unet", "python-torch-unet"];
 
 /// Why a target could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -231,6 +235,8 @@ pub enum TargetError {
         #[source]
         source: crate::toolchain::ToolchainError,
     },
+    #[error("the Python environment of target `{id}` is not ready: {reason}; make it with `harness setup --python` (2.34 GB, once)")]
+    PythonEnv { id: String, reason: String },
     #[error("target `{id}` cannot build in the sandbox here")]
     Sandbox {
         id: String,
@@ -281,6 +287,29 @@ pub fn by_id(
                 target = target.with_build_timeout(timeout);
             }
             Ok(Box::new(target))
+        }
+        "python-torch-unet" => {
+            let not_ready = |reason: String| TargetError::PythonEnv {
+                id: id.to_string(),
+                reason,
+            };
+            let cache = crate::toolchain::cache_dir_from_env(cache_flag)
+                .map_err(|e| not_ready(error_chain(&e)))?;
+            let lock = crate::toolchain::embedded_lock().map_err(|e| not_ready(error_chain(&e)))?;
+            match crate::toolchain::env_state(&cache, &lock) {
+                crate::toolchain::EnvState::Complete(env) => Ok(Box::new(PythonTorchUnet::new(
+                    &env,
+                    cache,
+                    isolation.clone(),
+                ))),
+                crate::toolchain::EnvState::Missing(dir) => {
+                    Err(not_ready(format!("it is not made yet ({})", dir.display())))
+                }
+                crate::toolchain::EnvState::Incomplete(dir) => Err(not_ready(format!(
+                    "{} is incomplete (an interrupted setup)",
+                    dir.display()
+                ))),
+            }
         }
         _ => Err(TargetError::Unknown {
             id: id.to_string(),

@@ -12,42 +12,35 @@
 //! output folder writable; the held-out masks never.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use crate::diagnostics::limits::{SmokeLimits, SmokeNeeds};
-use crate::diagnostics::{classify_run, hide_paths, limits, normalise, CACHE_PLACEHOLDER};
-use crate::error_chain::error_chain;
+use crate::diagnostics::limits::SmokeNeeds;
+use crate::diagnostics::{classify_run, CACHE_PLACEHOLDER};
 use crate::exec::{OutputCap, ProcessSpec};
 use crate::prompt::Templates;
 use crate::sandbox::{Isolation, Phase};
-use crate::taxonomy::{Category, ErrorRecord};
+use crate::taxonomy::ErrorRecord;
 use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
 use crate::workspace::{Workspace, WorkspaceError};
 
 use super::cargo::{CargoBuild, SharedTarget, BUILD_OUTPUT};
+use super::program_step::{smoke_run, step, SmokeBudget, StepFolders};
 use super::unet_outputs::{
     check_predictions, check_training_outputs, TrainingOutputs, WEIGHTS_FILE,
 };
 use super::{
-    BuildOutcome, BuiltProgram, ProcessLimits, ProgramOutput, RunOutcome, Target, TargetLimits,
-    TrainStep, Trainer,
+    BuildOutcome, BuiltProgram, ProcessLimits, RunOutcome, Target, TargetLimits, TrainStep, Trainer,
 };
 
 /// The package (and binary) name the prompt asks for.
 pub const BINARY: &str = "unet_segmentation";
-/// The smoke run's folder inside the crate: relative paths in messages, the same everywhere.
-const SMOKE_DIR: &str = "harness-smoke";
 /// A crate that enables new features of a dependency compiles it once; a new torch-sys
 /// configuration takes minutes.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const SMOKE_TRAIN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const SMOKE_PREDICT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-/// The most disk the task's outputs can need: a small U-Net's weights (a 31-million-parameter
-/// one takes 124 MB), a few CSVs, two figures and one mask per image. A program that writes many
-/// times more is charged for it (methodology L2).
-const OUTPUTS_NEED: u64 = 1 << 30;
 /// What the reference U-Net's smoke steps need at most on two cores (methodology L3), rounded
 /// up from `/usr/bin/time -v` on `reference/unet-tch`: training one epoch on the smoke set took
 /// 35 CPU seconds (about 25 s of wall time unloaded, 116 s at a load average of 5) and 3.3 GiB
@@ -82,8 +75,12 @@ impl RustTchUnet {
     }
 
     /// The harness's cache folder, hidden in every message of the program.
-    fn cache(&self) -> Option<&Path> {
-        self.toolchain.as_ref().map(|t| t.cache_dir.as_path())
+    fn hidden(&self) -> Vec<(&Path, &str)> {
+        self.toolchain
+            .as_ref()
+            .map(|t| (t.cache_dir.as_path(), CACHE_PLACEHOLDER))
+            .into_iter()
+            .collect()
     }
 
     fn with(toolchain: Option<Toolchain>, isolation: Isolation) -> Self {
@@ -126,114 +123,6 @@ impl RustTchUnet {
     }
 }
 
-/// The folders one step of the program reads and writes, besides the crate folder.
-struct StepFolders<'a> {
-    read: &'a [&'a Path],
-    write: &'a Path,
-}
-
-/// Runs one step of the program (train or predict) and classifies a failure. Folders outside
-/// the crate are shown to it as `folders` says (the output folder is made first).
-fn step(
-    isolation: &Isolation,
-    spec: ProcessSpec,
-    root: &Path,
-    cache: Option<&Path>,
-    folders: StepFolders<'_>,
-) -> TrainStep {
-    let started = Instant::now();
-    let failed = |category, message: String| TrainStep {
-        errors: vec![ErrorRecord::new(category, message)],
-        exit: Default::default(),
-        duration: started.elapsed(),
-        stderr_tail: String::new(),
-        output: ProgramOutput::default(),
-    };
-    if let Err(error) = std::fs::create_dir_all(folders.write) {
-        return failed(
-            Category::InfraHarness,
-            format!("could not make {}: {error}", folders.write.display()),
-        );
-    }
-    let outside = |dir: &Path| !dir.starts_with(root);
-    let isolation = isolation.with_sandbox(|mut sandbox| {
-        for dir in folders.read.iter().filter(|dir| outside(dir)) {
-            sandbox = sandbox.read_only(dir);
-        }
-        if outside(folders.write) {
-            sandbox = sandbox.scratch(folders.write);
-        }
-        sandbox
-    });
-    match isolation.run(&spec, Phase::Train) {
-        Ok(confined) => {
-            let output = confined.output;
-            let mut hidden: Vec<(&Path, &str)> = vec![(root, "")];
-            hidden.extend(cache.map(|cache| (cache, CACHE_PLACEHOLDER)));
-            let stderr = normalise(&output.stderr, &hidden);
-            // The end of stderr holds the sandbox's note on the limit.
-            let exceeded = |mut error: ErrorRecord| {
-                error.rendered = Some(super::cargo::tail(&stderr, 40));
-                vec![error]
-            };
-            let errors = match (confined.disk_exceeded, confined.memory_exceeded) {
-                (Some(grown), _) => {
-                    let limit = isolation
-                        .sandbox()
-                        .map_or(grown, |sandbox| sandbox.limits_for(Phase::Train).disk);
-                    exceeded(limits::program_out_of_disk(grown, limit, OUTPUTS_NEED))
-                }
-                (None, Some(limit)) => exceeded(ErrorRecord::new(Category::OutOfMemory, format!(
-                    "the program used more than the sandbox's {} MiB of memory and was killed (out of memory)",
-                    limit >> 20
-                ))),
-                (None, None) => classify_run(&output.exit, &stderr).into_iter().collect(),
-            };
-            TrainStep {
-                errors,
-                exit: output.exit,
-                duration: started.elapsed(),
-                stderr_tail: super::cargo::tail(&stderr, 40),
-                // The program's words as they were, without this machine's folders.
-                output: ProgramOutput {
-                    stdout: hide_paths(&output.stdout, &hidden),
-                    stderr: hide_paths(&output.stderr, &hidden),
-                },
-            }
-        }
-        Err(error) => failed(
-            match isolation {
-                Isolation::Sandboxed(_) => Category::InfraSandbox,
-                Isolation::Unconfined => Category::InfraHarness,
-            },
-            error_chain(&error),
-        ),
-    }
-}
-
-/// A smoke step's time and memory kills, charged by methodology L3.
-fn smoke_breaches(
-    errors: Vec<ErrorRecord>,
-    isolation: &Isolation,
-    wall: Duration,
-    needs: SmokeNeeds,
-) -> Vec<ErrorRecord> {
-    let bound = SmokeLimits::under(isolation, wall, Phase::Train);
-    errors
-        .into_iter()
-        .map(|error| limits::smoke_limit_breach(error, bound, needs))
-        .collect()
-}
-
-/// The smoke run's two steps' output, one after the other, the second announced by a line.
-fn joined(train: ProgramOutput, predict: ProgramOutput) -> ProgramOutput {
-    const PREDICT: &str = "\n[harness: the predict step's output follows]\n";
-    ProgramOutput {
-        stdout: format!("{}{PREDICT}{}", train.stdout, predict.stdout),
-        stderr: format!("{}{PREDICT}{}", train.stderr, predict.stderr),
-    }
-}
-
 fn program_spec(program: &BuiltProgram, root: &Path, timeout: Duration) -> ProcessSpec {
     ProcessSpec::new(program.path.as_os_str(), root)
         .env("RUST_BACKTRACE", "0")
@@ -268,8 +157,9 @@ impl Trainer for RustTchUnet {
             &self.isolation,
             spec,
             workspace.root(),
-            self.cache(),
+            &self.hidden(),
             folders,
+            classify_run,
         )
     }
 
@@ -299,7 +189,14 @@ impl Trainer for RustTchUnet {
             read: &[images_dir],
             write: pred_dir,
         };
-        step(&isolation, spec, workspace.root(), self.cache(), folders)
+        step(
+            &isolation,
+            spec,
+            workspace.root(),
+            &self.hidden(),
+            folders,
+            classify_run,
+        )
     }
 
     fn check_outputs(&self, out_dir: &Path, epochs: Option<u32>) -> TrainingOutputs {
@@ -384,72 +281,18 @@ impl Target for RustTchUnet {
     }
 
     fn smoke_run(&self, workspace: &Workspace, program: &BuiltProgram) -> RunOutcome {
-        let started = Instant::now();
-        let root = workspace.root();
-        let smoke = root.join(SMOKE_DIR);
-        let harness_failure = |message: String| RunOutcome {
-            exit: Default::default(),
-            errors: vec![ErrorRecord::new(Category::InfraHarness, message)],
-            duration: started.elapsed(),
-            output: None,
-        };
-        if smoke.exists() {
-            if let Err(error) = std::fs::remove_dir_all(&smoke) {
-                return harness_failure(format!("could not clear the smoke folder: {error}"));
-            }
-        }
-        let data = smoke.join("data");
-        if let Err(error) = crate::dataset::write_smoke_set(&data) {
-            return harness_failure(format!("could not write the smoke set: {error}"));
-        }
-        let (out, pred) = (smoke.join("out"), smoke.join("pred"));
-        let train = self.train(
+        smoke_run(
+            self,
+            &self.isolation,
             workspace,
             program,
-            &data,
-            &out,
-            Some(1),
-            SMOKE_TRAIN_TIMEOUT,
-        );
-        let mut exit = train.exit.clone();
-        let mut errors = smoke_breaches(
-            train.errors,
-            &self.isolation,
-            SMOKE_TRAIN_TIMEOUT,
-            SMOKE_TRAIN_NEEDS,
-        );
-        let mut output = train.output;
-        if errors.is_empty() {
-            errors = self.check_outputs(&out, Some(1)).errors;
-        }
-        if errors.is_empty() {
-            let images = data.join(crate::dataset::IMAGES_DIR);
-            let predict = self.predict(
-                workspace,
-                program,
-                &out,
-                &images,
-                &pred,
-                SMOKE_PREDICT_TIMEOUT,
-            );
-            exit = predict.exit.clone();
-            errors = smoke_breaches(
-                predict.errors,
-                &self.isolation,
-                SMOKE_PREDICT_TIMEOUT,
-                SMOKE_PREDICT_NEEDS,
-            );
-            output = joined(output, predict.output);
-            if errors.is_empty() {
-                errors = self.check_predictions(&images, &pred);
-            }
-        }
-        RunOutcome {
-            exit,
-            errors,
-            duration: started.elapsed(),
-            output: Some(output),
-        }
+            SmokeBudget {
+                train_timeout: SMOKE_TRAIN_TIMEOUT,
+                predict_timeout: SMOKE_PREDICT_TIMEOUT,
+                train_needs: SMOKE_TRAIN_NEEDS,
+                predict_needs: SMOKE_PREDICT_NEEDS,
+            },
+        )
     }
 
     fn isolation(&self) -> &Isolation {
@@ -484,7 +327,10 @@ impl Target for RustTchUnet {
 
 #[cfg(test)]
 mod tests {
+    use super::super::program_step::OUTPUTS_NEED;
     use super::*;
+    use crate::diagnostics::limits::{self, SmokeLimits};
+    use crate::taxonomy::Category;
 
     /// The smoke run and training's disk limit is far beyond what the task writes, so a breach
     /// of it is the program's `out-of-disk` (methodology L2).

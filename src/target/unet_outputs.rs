@@ -42,6 +42,73 @@ fn regular_file(dir: &Path, name: &str, what: &str) -> Result<PathBuf, ErrorReco
     }
 }
 
+/// The files a U-Net program's `train` must leave, by target: the Rust port's CSV files, or
+/// the study's own Excel files for the Python target (whose prompt names no PNG file: two
+/// figures of any name are asked for).
+#[derive(Debug, Clone, Copy)]
+pub struct OutputNames {
+    pub train_losses: &'static str,
+    pub val_losses: &'static str,
+    pub validation_dice: &'static str,
+    pub test_dice: &'static str,
+    pub weights: &'static str,
+    /// The loss plot's and the predictions figure's names, where the prompt names them.
+    pub figures: Option<(&'static str, &'static str)>,
+}
+
+/// `rust-tch-unet`'s files.
+pub const RUST_OUTPUTS: OutputNames = OutputNames {
+    train_losses: TRAIN_LOSSES,
+    val_losses: VAL_LOSSES,
+    validation_dice: VALIDATION_DICE,
+    test_dice: TEST_DICE,
+    weights: WEIGHTS_FILE,
+    figures: Some((LOSS_PLOT, PREDICTIONS_FIGURE)),
+};
+
+/// `python-torch-unet`'s files: the study's names, and the weights the prompt's addition names.
+pub const PYTHON_OUTPUTS: OutputNames = OutputNames {
+    train_losses: "train_losses.xlsx",
+    val_losses: "val_losses.xlsx",
+    validation_dice: "validation_dice_scores.xlsx",
+    test_dice: "test_dice_scores.xlsx",
+    weights: "model_state_dict.pth",
+    figures: None,
+};
+
+/// A table file's cells as CSV text (one line per row): an Excel file's first sheet, or the
+/// file itself.
+fn read_table(dir: &Path, name: &str, what: &str) -> Result<String, ErrorRecord> {
+    if !name.ends_with(".xlsx") {
+        return read_text(dir, name, what);
+    }
+    use calamine::{Reader, Xlsx};
+    let path = regular_file(dir, name, what)?;
+    let unreadable = |detail: String| {
+        error(
+            Category::InvalidOutput,
+            name,
+            format!("{name} ({what}) is not a readable Excel file: {detail}"),
+        )
+    };
+    let mut book: Xlsx<_> = calamine::open_workbook(&path)
+        .map_err(|e: calamine::XlsxError| unreadable(e.to_string()))?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| unreadable("it has no sheet".to_owned()))?
+        .map_err(|e| unreadable(e.to_string()))?;
+    Ok(range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| cell.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 fn read_text(dir: &Path, name: &str, what: &str) -> Result<String, ErrorRecord> {
     let path = regular_file(dir, name, what)?;
     std::fs::read_to_string(path).map_err(|_| {
@@ -75,6 +142,21 @@ pub struct TrainingOutputs {
 /// Checks the output folder of `train`. `epochs`, when known, is the number asked for; a
 /// program may stop early, so fewer rows are fine, more are not.
 pub fn check_training_outputs(out_dir: &Path, epochs: Option<usize>) -> TrainingOutputs {
+    check_training_outputs_of(out_dir, epochs, &RUST_OUTPUTS)
+}
+
+/// The same, for the files `names` gives.
+pub fn check_training_outputs_of(
+    out_dir: &Path,
+    epochs: Option<usize>,
+    names: &OutputNames,
+) -> TrainingOutputs {
+    let (train_losses, val_losses, validation_dice, test_dice) = (
+        names.train_losses,
+        names.val_losses,
+        names.validation_dice,
+        names.test_dice,
+    );
     let mut outputs = TrainingOutputs::default();
     let mut push = |result: Result<(), ErrorRecord>| {
         if let Err(e) = result {
@@ -83,18 +165,18 @@ pub fn check_training_outputs(out_dir: &Path, epochs: Option<usize>) -> Training
     };
     let mut trained = None;
     push(
-        read_text(out_dir, TRAIN_LOSSES, "the training loss per epoch")
-            .and_then(|t| check_losses(TRAIN_LOSSES, &t))
+        read_table(out_dir, train_losses, "the training loss per epoch")
+            .and_then(|t| check_losses(train_losses, &t))
             .map(|n| trained = Some(n)),
     );
     push(
-        read_text(out_dir, VAL_LOSSES, "the validation loss per epoch")
-            .and_then(|t| check_losses(VAL_LOSSES, &t))
+        read_table(out_dir, val_losses, "the validation loss per epoch")
+            .and_then(|t| check_losses(val_losses, &t))
             .and_then(|n| match trained {
                 Some(t) if t != n => Err(error(
                     Category::InvalidOutput,
-                    VAL_LOSSES,
-                    format!("{VAL_LOSSES} has {n} epochs but {TRAIN_LOSSES} has {t}"),
+                    val_losses,
+                    format!("{val_losses} has {n} epochs but {train_losses} has {t}"),
                 )),
                 _ => Ok(()),
             }),
@@ -103,32 +185,65 @@ pub fn check_training_outputs(out_dir: &Path, epochs: Option<usize>) -> Training
         if ran > asked {
             push(Err(error(
                 Category::InvalidOutput,
-                TRAIN_LOSSES,
+                train_losses,
                 format!("{ran} epochs recorded but only {asked} were asked for (--epochs {asked})"),
             )));
         }
     }
     push(
-        read_text(
+        read_table(
             out_dir,
-            VALIDATION_DICE,
+            validation_dice,
             "the validation Dice per batch and epoch",
         )
-        .and_then(|t| check_dice_grid(VALIDATION_DICE, &t, trained))
+        .and_then(|t| check_dice_grid(validation_dice, &t, trained))
         .map(|_| ()),
     );
     let mut reported = None;
     push(
-        read_text(out_dir, TEST_DICE, "the test Dice per batch")
-            .and_then(|t| check_dice_grid(TEST_DICE, &t, None))
+        read_table(out_dir, test_dice, "the test Dice per batch")
+            .and_then(|t| check_dice_grid(test_dice, &t, None))
             .map(|mean| reported = Some(mean)),
     );
-    push(check_png(out_dir, LOSS_PLOT, "the loss plot").map(|_| ()));
-    push(check_png(out_dir, PREDICTIONS_FIGURE, "the 5x3 predictions figure").map(|_| ()));
-    push(regular_file(out_dir, WEIGHTS_FILE, "the trained weights").map(|_| ()));
+    match names.figures {
+        Some((loss_plot, predictions)) => {
+            push(check_png(out_dir, loss_plot, "the loss plot").map(|_| ()));
+            push(check_png(out_dir, predictions, "the 5x3 predictions figure").map(|_| ()));
+        }
+        None => push(two_figures(out_dir)),
+    }
+    push(regular_file(out_dir, names.weights, "the trained weights").map(|_| ()));
     outputs.reported_test_dice = reported;
     outputs.epochs = trained;
     outputs
+}
+
+/// At least two readable PNG figures (the loss plot and the predictions), whatever their names.
+fn two_figures(out_dir: &Path) -> Result<(), ErrorRecord> {
+    let mut names: Vec<String> = std::fs::read_dir(out_dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.to_ascii_lowercase().ends_with(".png"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    for name in &names {
+        check_png(out_dir, name, "a figure")?;
+    }
+    if names.len() < 2 {
+        return Err(error(
+            Category::MissingOutput,
+            "losses.png",
+            format!(
+                "the program finished but wrote {} PNG figure(s) in the output folder; the loss plot and the predictions figure were asked for",
+                names.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that `predict` wrote one mask per input image, with the same name and size.

@@ -20,6 +20,7 @@ mod live_llm;
 mod openai_client;
 mod openai_responses_client;
 mod python_env;
+mod python_target;
 mod runs_apart;
 mod sandbox_attacks;
 mod server_probe;

@@ -13,14 +13,7 @@ use harness::toolchain::{cache_dir_from_env, disk_usage, provision_python_env, S
 use crate::support::harness::Harness;
 
 fn enabled() -> bool {
-    let on = std::env::var("HARNESS_PYTHON_TESTS").is_ok_and(|v| v == "1");
-    if !on {
-        eprintln!(
-            "SKIPPED: the Python environment tests: set HARNESS_PYTHON_TESTS=1 to provision it \
-             for real (downloads 2.3 GB from PyPI, 4 GB on disk)"
-        );
-    }
-    on
+    crate::support::skip::python_tests()
 }
 
 /// Without the environment, `doctor` says so as a note (only the Python target needs it), with

@@ -33,6 +33,8 @@ pub enum Needs {
     LiveModel,
     /// The study's data beside the repository (`../shared`): its chats, CHASE_DB1. CI has none.
     SharedData,
+    /// The Python target's environment (`harness setup --python`, 2.3 GB): `HARNESS_PYTHON_TESTS=1`.
+    PythonEnv,
 }
 
 impl Needs {
@@ -46,6 +48,7 @@ impl Needs {
             Needs::Browser => "browser",
             Needs::LiveModel => "live-model",
             Needs::SharedData => "shared-data",
+            Needs::PythonEnv => "python-env",
         }
     }
 
@@ -59,6 +62,7 @@ impl Needs {
             Needs::Browser => "apt-get install chromium chromium-driver",
             Needs::LiveModel => "start one with `scripts/local-llm.sh serve 0.5b` and set HARNESS_LIVE_LLM_URL to the URL it prints",
             Needs::SharedData => "put the study's data in ../shared beside the repository; CI has none",
+            Needs::PythonEnv => "set HARNESS_PYTHON_TESTS=1; the first run makes the environment with `harness setup --python` (2.3 GB)",
         }
     }
 
@@ -73,6 +77,7 @@ impl Needs {
         match self {
             Needs::Bubblewrap | Needs::Browser | Needs::Root => true,
             Needs::Toolchain => var("HARNESS_TOOLCHAIN_TESTS").as_deref() == Some("1"),
+            Needs::PythonEnv => var("HARNESS_PYTHON_TESTS").as_deref() == Some("1"),
             Needs::MemoryCgroup | Needs::LiveModel | Needs::SharedData => false,
         }
     }
@@ -84,6 +89,16 @@ pub fn toolchain_tests() -> bool {
     let on = std::env::var("HARNESS_TOOLCHAIN_TESTS").is_ok_and(|v| v == "1");
     if !on {
         skip(Needs::Toolchain, "HARNESS_TOOLCHAIN_TESTS is not 1");
+    }
+    on
+}
+
+/// Whether the Python target's tests are switched on (`HARNESS_PYTHON_TESTS=1`); when they are
+/// not, the calling test is skipped and should return.
+pub fn python_tests() -> bool {
+    let on = std::env::var("HARNESS_PYTHON_TESTS").is_ok_and(|v| v == "1");
+    if !on {
+        skip(Needs::PythonEnv, "HARNESS_PYTHON_TESTS is not 1");
     }
     on
 }
