@@ -210,3 +210,103 @@ fn without_its_environment_the_python_target_says_how_to_make_it() {
                 .is_none()
     );
 }
+
+/// A hostile Python program, the same escapes the Rust attack suite tries (`sandbox_attacks`):
+/// a local listener, keys in the environment and in another process's, a file outside its
+/// folder read and one written. It runs as the smoke run's `train` and reports what it got.
+const ATTACK: &str = r#"import json, os, socket, sys
+
+
+def attack():
+    found = {}
+    try:
+        socket.create_connection(("127.0.0.1", PORT), timeout=2)
+        found["tcp"] = "connected"
+    except Exception as error:
+        found["tcp"] = type(error).__name__
+    found["env_keys"] = sorted(k for k in os.environ if any(m in k.upper() for m in ("KEY", "TOKEN", "SECRET")))
+    try:
+        found["proc1"] = open("/proc/1/environ", "rb").read().decode(errors="replace")
+    except Exception as error:
+        found["proc1"] = type(error).__name__
+    try:
+        found["secret_file"] = open(SECRET_FILE).read()
+    except Exception as error:
+        found["secret_file"] = type(error).__name__
+    try:
+        open(OUTSIDE, "w").write("planted")
+        found["write_outside"] = "written"
+    except Exception as error:
+        found["write_outside"] = type(error).__name__
+    print("ATTACK " + json.dumps(found))
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    attack()
+"#;
+
+#[test]
+fn a_hostile_python_program_is_contained_like_a_rust_one() {
+    if !python_tests() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let harness_root = tempfile::tempdir().unwrap();
+    let secret_file = harness_root.path().join("secret.txt");
+    std::fs::write(&secret_file, "fixture-SECRET-FILE-2c9d").unwrap();
+    let outside = harness_root.path().join("planted.txt");
+    let main = ATTACK
+        .replace("PORT", &port.to_string())
+        .replace(
+            "SECRET_FILE",
+            &format!("{:?}", secret_file.to_string_lossy()),
+        )
+        .replace("OUTSIDE", &format!("{:?}", outside.to_string_lossy()));
+    let reply =
+        format!("Fixture reply (an attack written by the test).\n\n```python main.py\n{main}```\n");
+    let server = OpenAiServer::start_conversation(vec![Scripted::reply(reply)]);
+    let registry = format!(
+        "llms:\n  - id: fixture-python-attack\n    provider: openai\n    model: fixture-model\n    base_url: {}\n",
+        server.base_url()
+    );
+    let harness =
+        harness_on_the_real_cache(Some(&registry)).env("OPENAI_API_KEY", "fixture-KEY-LEAK-7e1f");
+    harness
+        .run(&[
+            "generate",
+            "--llm",
+            "fixture-python-attack",
+            "--target",
+            "python-torch-unet",
+            "--max-iterations",
+            "1",
+        ])
+        .expect_code(3);
+    let run = harness.only_run();
+    let text = std::fs::read_to_string(run.join("transcript.yaml")).unwrap();
+    let transcript = read_transcript(&run.join("transcript.yaml")).unwrap();
+    let stdout: String = transcript
+        .events
+        .iter()
+        .filter_map(|event| match event {
+            harness::transcript::Event::Run(run) => run.stdout.clone(),
+            _ => None,
+        })
+        .collect();
+    let line = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ATTACK "))
+        .unwrap_or_else(|| panic!("the attack did not report: {text}"));
+    let found: serde_json::Value = serde_json::from_str(line).unwrap();
+    eprintln!("the attack got: {found}");
+    assert_ne!(found["tcp"], "connected", "{found}");
+    assert_eq!(found["env_keys"], serde_json::json!([]), "{found}");
+    assert!(!found["proc1"].to_string().contains("LEAK"), "{found}");
+    assert_ne!(found["secret_file"], "fixture-SECRET-FILE-2c9d", "{found}");
+    assert_ne!(found["write_outside"], "written", "{found}");
+    assert!(!outside.exists());
+    assert!(!text.contains("fixture-KEY-LEAK-7e1f"));
+    drop(listener);
+}
