@@ -16,19 +16,43 @@ fn a_real_model_run_is_recorded_completely_and_replays_strictly() {
         skip(Needs::LiveModel, "HARNESS_LIVE_LLM_URL is not set");
         return;
     };
+    live_run(&url, Harness::new(), &["--max-iterations", "2"]);
+}
+
+/// The same on the Python target, where its environment is made (`HARNESS_PYTHON_TESTS=1`).
+#[test]
+fn a_real_model_run_on_the_python_target_is_recorded_completely_and_replays_strictly() {
+    let Ok(url) = std::env::var("HARNESS_LIVE_LLM_URL") else {
+        skip(Needs::LiveModel, "HARNESS_LIVE_LLM_URL is not set");
+        return;
+    };
+    if !crate::support::skip::python_tests() {
+        return;
+    }
+    let cache = std::env::var("HARNESS_CACHE").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/harness",
+            std::env::var("HOME").expect("HOME is set")
+        )
+    });
+    live_run(
+        &url,
+        Harness::new().env("HARNESS_CACHE", &cache),
+        &["--target", "python-torch-unet", "--max-iterations", "1"],
+    );
+}
+
+/// One live run with `extra` arguments, its recording checked, then replayed strictly.
+fn live_run(url: &str, harness: Harness, extra: &[&str]) {
     // The registry's entry for this model, with a shorter reply limit so the test stays short.
     let registry = format!(
         "llms:\n  - id: qwen2.5-coder-0.5b-live\n    provider: openai\n    model: qwen2.5-coder-0.5b-instruct\n    base_url: {url}\n    cohort: local\n    params: {{ temperature: 0.7, top_p: 0.8, max_tokens: 1024, seed: 1 }}\n"
     );
-    let harness = Harness::new().registry(&registry);
+    let harness = harness.registry(&registry);
     let started = Instant::now();
-    let out = harness.run(&[
-        "generate",
-        "--llm",
-        "qwen2.5-coder-0.5b-live",
-        "--max-iterations",
-        "2",
-    ]);
+    let mut args = vec!["generate", "--llm", "qwen2.5-coder-0.5b-live"];
+    args.extend_from_slice(extra);
+    let out = harness.run(&args);
     eprintln!("live run: {:.1} s", started.elapsed().as_secs_f64());
     assert!(
         out.code == 0 || out.code == 3,
