@@ -253,7 +253,7 @@ pub fn write(analysed: &Analysed, llm: &LlmSpec, runs_dir: &Path) -> Result<Path
                 Some(ImportedError {
                     iteration: round.iteration,
                     lines: [feedback.lines.0, feedback.lines.1],
-                    stage: serde_plain_stage(feedback.stage?),
+                    stage: feedback.stage?.name().to_owned(),
                     repeat_of: feedback.repeat_of,
                 })
             })
@@ -282,14 +282,4 @@ pub fn write(analysed: &Analysed, llm: &LlmSpec, runs_dir: &Path) -> Result<Path
         .map_err(|e| write_error(Box::new(e)))?;
     std::fs::rename(&staging, &dir).map_err(|e| write_error(Box::new(e)))?;
     Ok(dir)
-}
-
-fn serde_plain_stage(stage: Stage) -> String {
-    match stage {
-        Stage::Editor => "editor",
-        Stage::BeforeTraining => "before-training",
-        Stage::DuringTraining => "during-training",
-        Stage::AfterTraining => "after-training",
-    }
-    .to_owned()
 }

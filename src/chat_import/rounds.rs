@@ -25,8 +25,7 @@ use crate::diagnostics::python::classify_pasted;
 use crate::taxonomy::ErrorRecord;
 
 /// Where in a run an error came (rule I5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     /// An editor's warning: no run at all.
     Editor,
@@ -36,12 +35,13 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub fn describe(self) -> &'static str {
+    /// The name the transcript records (`header.imported.errors[].stage`).
+    pub fn name(self) -> &'static str {
         match self {
-            Stage::Editor => "an editor warning",
-            Stage::BeforeTraining => "before training",
-            Stage::DuringTraining => "during training",
-            Stage::AfterTraining => "after training had finished",
+            Stage::Editor => "editor",
+            Stage::BeforeTraining => "before-training",
+            Stage::DuringTraining => "during-training",
+            Stage::AfterTraining => "after-training",
         }
     }
 }

@@ -11,7 +11,10 @@
 //!   (`rustcAbC123`), cargo's metadata hashes in file names (`-032a0becafb63c70`), symbol hashes
 //!   (`::h0123456789abcdef`) and codegen-unit object names (`.29i5…rcgu.o`), as in linker errors;
 //! - hexadecimal addresses (`0x` and 8 or more hex digits) -> `0x…`;
-//! - durations (`1.23s`, `15ms`, `2.5 µs`, `12 seconds`) -> `<duration>`.
+//! - durations (`1.23s`, `15ms`, `2.5 µs`, `12 seconds`) -> `<duration>`;
+//! - a progress bar's clock and rate as tqdm prints them (`[00:02<00:05, 1.23it/s]`, with any
+//!   postfix such as `loss=0.0815`) -> `[<progress>]`: Python programs print them to stderr
+//!   right before a traceback.
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -40,6 +43,9 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| pattern(r"\b0x[0-9a-fA-F]{8,}
 static DURATION: LazyLock<Regex> = LazyLock::new(|| {
     pattern(r"\b\d+(?:\.\d+)? ?(?:ns|µs|μs|us|ms|s|secs?|seconds?|mins?|minutes?)\b")
 });
+
+static PROGRESS_CLOCK: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r"\[(?:\d+:)?\d{2}:\d{2}<(?:(?:\d+:)?\d{2}:\d{2}|\?), [^\]\n]*\]"));
 
 /// Only the path rule of `normalise`: every `(absolute path, placeholder)` replaced, longest
 /// first; nothing else touched. For a program's own output kept for the record: its words as
@@ -75,6 +81,7 @@ pub fn normalise(text: &str, replacements: &[(&Path, &str)]) -> String {
     let text = CODEGEN_UNIT.replace_all(&text, ".….rcgu.o");
     let text = ADDRESS.replace_all(&text, "0x…");
     let text = DURATION.replace_all(&text, "<duration>");
+    let text = PROGRESS_CLOCK.replace_all(&text, "[<progress>]");
     text.into_owned()
 }
 
@@ -211,6 +218,15 @@ mod tests {
         assert_eq!(
             normalise(text, &[(Path::new("/"), "R"), (Path::new(""), "E")]),
             text
+        );
+    }
+
+    #[test]
+    fn progress_bar_clocks_and_rates_become_placeholders() {
+        let text = "Epoch 1 train:   0%|          | 0/2 [00:02<?, ?it/s]\nTesting: 100%|##| 32/32 [00:00<00:00, 95.27it/s, loss=0.0815]\n  File \"src/main.rs:12:30\"";
+        assert_eq!(
+            normalise(text, &[]),
+            "Epoch 1 train:   0%|          | 0/2 [<progress>]\nTesting: 100%|##| 32/32 [<progress>]\n  File \"src/main.rs:12:30\""
         );
     }
 

@@ -166,9 +166,7 @@ pub fn aggregate_study(transcripts: &[Transcript]) -> StudyTable {
         let row = rows
             .entry((llm.clone(), import.language.clone()))
             .or_insert_with(|| {
-                let published = (import.language == "pytorch")
-                    .then(|| PUBLISHED_PYTORCH_2024.iter().find(|p| p.llm == llm))
-                    .flatten();
+                let published = published(&llm, &import.language);
                 StudyRow {
                     llm: llm.clone(),
                     language: import.language.clone(),
@@ -232,15 +230,19 @@ pub fn aggregate_study(transcripts: &[Transcript]) -> StudyTable {
     }
     let mut rows: Vec<StudyRow> = rows.into_values().collect();
     for row in &mut rows {
-        let published = (row.language == "pytorch")
-            .then(|| PUBLISHED_PYTORCH_2024.iter().find(|p| p.llm == row.llm))
-            .flatten();
-        if let Some(published) = published {
+        if let Some(published) = published(&row.llm, &row.language) {
             row.difference = Some(i64::from(row.pasted) - i64::from(published.count));
             row.reasons = reasons(&row.errors, published.types);
         }
     }
     StudyTable { rows }
+}
+
+/// The study's published row for an LLM's chats in `language`, where it published one.
+fn published(llm: &str, language: &str) -> Option<&'static Published> {
+    (language == "pytorch")
+        .then(|| PUBLISHED_PYTORCH_2024.iter().find(|p| p.llm == llm))
+        .flatten()
 }
 
 /// Per exception type whose count differs from the study's, why (rules I3, I5, I6).

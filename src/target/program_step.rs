@@ -28,15 +28,15 @@ pub(super) const SMOKE_DIR: &str = "harness-smoke";
 pub(super) const OUTPUTS_NEED: u64 = 1 << 30;
 
 /// The folders one step of the program reads and writes, besides the crate folder.
-pub(super) struct StepFolders<'a> {
-    pub read: &'a [&'a Path],
-    pub write: &'a Path,
+struct StepFolders<'a> {
+    read: &'a [&'a Path],
+    write: &'a Path,
 }
 
 /// Runs one step of the program (train or predict) and classifies a failure. Folders outside
 /// the crate are shown to it as `folders` says (the output folder is made first). `hidden`
 /// names the folders (besides the program's own) that messages show by a placeholder.
-pub(super) fn step(
+fn step(
     isolation: &Isolation,
     spec: ProcessSpec,
     root: &Path,
@@ -136,6 +136,85 @@ pub(super) fn joined(train: ProgramOutput, predict: ProgramOutput) -> ProgramOut
         stdout: format!("{}{PREDICT}{}", train.stdout, predict.stdout),
         stderr: format!("{}{PREDICT}{}", train.stderr, predict.stderr),
     }
+}
+
+/// How a target runs its program: the command that starts it (the program and any leading
+/// arguments, in the program's folder, with its timeout), the isolation, the folders messages
+/// hide, and how a failure is read.
+pub(super) struct Runner<'a> {
+    pub command: ProcessSpec,
+    pub isolation: &'a Isolation,
+    pub root: &'a Path,
+    pub hidden: &'a [(&'a Path, &'a str)],
+    pub classify: Classifier,
+}
+
+/// `train --data-dir DATA --out-dir OUT [--epochs N]`, the contract's first step.
+pub(super) fn train_step(
+    runner: Runner<'_>,
+    data_dir: &Path,
+    out_dir: &Path,
+    epochs: Option<u32>,
+) -> TrainStep {
+    let mut spec = runner
+        .command
+        .arg("train")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--out-dir")
+        .arg(out_dir);
+    if let Some(epochs) = epochs {
+        spec = spec.arg("--epochs").arg(epochs.to_string());
+    }
+    let folders = StepFolders {
+        read: &[data_dir],
+        write: out_dir,
+    };
+    step(
+        runner.isolation,
+        spec,
+        runner.root,
+        runner.hidden,
+        folders,
+        runner.classify,
+    )
+}
+
+/// `predict --weights WEIGHTS --images-dir IMAGES --out-dir PRED`, the contract's second step.
+/// The weights' folder stays writable: its files belong to the uid `train` ran as.
+pub(super) fn predict_step(
+    runner: Runner<'_>,
+    weights: &Path,
+    images_dir: &Path,
+    pred_dir: &Path,
+) -> TrainStep {
+    let spec = runner
+        .command
+        .arg("predict")
+        .arg("--weights")
+        .arg(weights)
+        .arg("--images-dir")
+        .arg(images_dir)
+        .arg("--out-dir")
+        .arg(pred_dir);
+    let isolation = match weights.parent().filter(|dir| !dir.starts_with(runner.root)) {
+        Some(dir) => runner
+            .isolation
+            .with_sandbox(|sandbox| sandbox.scratch(dir)),
+        None => runner.isolation.clone(),
+    };
+    let folders = StepFolders {
+        read: &[images_dir],
+        write: pred_dir,
+    };
+    step(
+        &isolation,
+        spec,
+        runner.root,
+        runner.hidden,
+        folders,
+        runner.classify,
+    )
 }
 
 /// The smoke run's time limits and what the target's reference needs (methodology L3).

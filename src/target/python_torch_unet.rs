@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::diagnostics::limits::SmokeNeeds;
+use crate::diagnostics::limits::{smoke_limit_breach, SmokeLimits, SmokeNeeds};
 use crate::diagnostics::python::classify_python_run;
 use crate::diagnostics::{normalise, CACHE_PLACEHOLDER};
 use crate::error_chain::error_chain;
@@ -24,7 +24,7 @@ use crate::taxonomy::{Category, ErrorRecord};
 use crate::toolchain::PythonEnv;
 use crate::workspace::Workspace;
 
-use super::program_step::{smoke_run, step, SmokeBudget, StepFolders};
+use super::program_step::{predict_step, smoke_run, train_step, Runner, SmokeBudget};
 use super::unet_outputs::{
     check_predictions, check_training_outputs_of, TrainingOutputs, PYTHON_OUTPUTS,
 };
@@ -44,6 +44,13 @@ const SMOKE_PREDICT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// from `/usr/bin/time -v` on `reference/unet-torch-program` (load average 3 to 4): training one
 /// epoch on the smoke set took 35.5 CPU seconds (28 s of wall time) and 2.4 GiB at its peak;
 /// predicting took 11.6 CPU seconds (8 s) and 0.8 GiB. The same bounds as the Rust target's.
+/// What the check of the reference program needs (methodology L3 applies to it as to the smoke
+/// run: it runs the program's module-level code): `/usr/bin/time -v` gave 4.4 CPU seconds (5.2 s
+/// of wall time) and 672 MiB, mostly importing torch.
+const CHECK_NEEDS: SmokeNeeds = SmokeNeeds {
+    seconds: 10,
+    memory: 1 << 30,
+};
 const SMOKE_TRAIN_NEEDS: SmokeNeeds = SmokeNeeds {
     seconds: 60,
     memory: 4 << 30,
@@ -134,6 +141,23 @@ impl PythonTorchUnet {
             .output_cap(OutputCap::DEFAULT)
     }
 
+    /// How its program runs: `python -B main.py` in the program's folder, tracebacks read.
+    fn runner<'a>(
+        &'a self,
+        workspace: &'a Workspace,
+        _program: &BuiltProgram,
+        timeout: Duration,
+        hidden: &'a [(&'a Path, &'a str)],
+    ) -> Runner<'a> {
+        Runner {
+            command: self.spec(workspace.root(), timeout).arg("main.py"),
+            isolation: &self.isolation,
+            root: workspace.root(),
+            hidden,
+            classify: classify_python_run,
+        }
+    }
+
     fn hidden(&self) -> Vec<(&Path, &str)> {
         self.hidden
             .iter()
@@ -162,72 +186,36 @@ impl Trainer for PythonTorchUnet {
     fn train(
         &self,
         workspace: &Workspace,
-        _program: &BuiltProgram,
+        program: &BuiltProgram,
         data_dir: &Path,
         out_dir: &Path,
         epochs: Option<u32>,
         timeout: Duration,
     ) -> TrainStep {
-        let mut spec = self
-            .spec(workspace.root(), timeout)
-            .arg("main.py")
-            .arg("train")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--out-dir")
-            .arg(out_dir);
-        if let Some(epochs) = epochs {
-            spec = spec.arg("--epochs").arg(epochs.to_string());
-        }
-        let folders = StepFolders {
-            read: &[data_dir],
-            write: out_dir,
-        };
-        step(
-            &self.isolation,
-            spec,
-            workspace.root(),
-            &self.hidden(),
-            folders,
-            classify_python_run,
+        let hidden = self.hidden();
+        train_step(
+            self.runner(workspace, program, timeout, &hidden),
+            data_dir,
+            out_dir,
+            epochs,
         )
     }
 
     fn predict(
         &self,
         workspace: &Workspace,
-        _program: &BuiltProgram,
+        program: &BuiltProgram,
         out_dir: &Path,
         images_dir: &Path,
         pred_dir: &Path,
         timeout: Duration,
     ) -> TrainStep {
-        let spec = self
-            .spec(workspace.root(), timeout)
-            .arg("main.py")
-            .arg("predict")
-            .arg("--weights")
-            .arg(out_dir.join(PYTHON_OUTPUTS.weights))
-            .arg("--images-dir")
-            .arg(images_dir)
-            .arg("--out-dir")
-            .arg(pred_dir);
-        // The weights' folder stays writable: its files belong to the uid `train` ran as.
-        let isolation = match Some(out_dir).filter(|dir| !dir.starts_with(workspace.root())) {
-            Some(dir) => self.isolation.with_sandbox(|sandbox| sandbox.scratch(dir)),
-            None => self.isolation.clone(),
-        };
-        let folders = StepFolders {
-            read: &[images_dir],
-            write: pred_dir,
-        };
-        step(
-            &isolation,
-            spec,
-            workspace.root(),
-            &self.hidden(),
-            folders,
-            classify_python_run,
+        let hidden = self.hidden();
+        predict_step(
+            self.runner(workspace, program, timeout, &hidden),
+            &out_dir.join(PYTHON_OUTPUTS.weights),
+            images_dir,
+            pred_dir,
         )
     }
 
@@ -288,7 +276,10 @@ impl Target for PythonTorchUnet {
         hidden.extend(self.hidden());
         let stderr = normalise(&output.stderr, &hidden);
         if let Some(error) = classify_python_run(&output.exit, &stderr) {
-            return done(vec![error], None);
+            // A time or memory kill is the program's only where the limit is far above what
+            // the reference needs (L3); otherwise it is the harness's limit.
+            let bound = SmokeLimits::under(&self.isolation, CHECK_TIMEOUT, Phase::Build);
+            return done(vec![smoke_limit_breach(error, bound, CHECK_NEEDS)], None);
         }
         match program_hash(root) {
             Ok(sha256) => done(
@@ -352,6 +343,31 @@ impl Target for PythonTorchUnet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// L3 on the check: with the sandbox's build limits, a timeout is the program's (300 s is
+    /// far above the reference's 10), and a memory kill is charged only where the limit is ten
+    /// times the reference's 1 GiB.
+    #[test]
+    fn a_check_killed_at_a_limit_is_charged_only_far_above_the_references_needs() {
+        let timeout = ErrorRecord::new(Category::Timeout, "the program did not finish");
+        let bound = SmokeLimits {
+            seconds: CHECK_TIMEOUT.as_secs(),
+            memory: Some(16 << 30),
+        };
+        assert_eq!(
+            smoke_limit_breach(timeout, bound, CHECK_NEEDS).category,
+            Category::Timeout
+        );
+        let oom = ErrorRecord::new(Category::OutOfMemory, "killed");
+        let small = SmokeLimits {
+            seconds: CHECK_TIMEOUT.as_secs(),
+            memory: Some(4 << 30),
+        };
+        assert_eq!(
+            smoke_limit_breach(oom, small, CHECK_NEEDS).category,
+            Category::InfraLimit
+        );
+    }
 
     #[test]
     fn the_program_hash_covers_every_python_file_and_nothing_else() {

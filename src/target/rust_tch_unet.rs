@@ -26,7 +26,7 @@ use crate::toolchain::{Toolchain, CARGO_CONFIG_PATH};
 use crate::workspace::{Workspace, WorkspaceError};
 
 use super::cargo::{CargoBuild, SharedTarget, BUILD_OUTPUT};
-use super::program_step::{smoke_run, step, SmokeBudget, StepFolders};
+use super::program_step::{predict_step, smoke_run, train_step, Runner, SmokeBudget};
 use super::unet_outputs::{
     check_predictions, check_training_outputs, TrainingOutputs, WEIGHTS_FILE,
 };
@@ -111,6 +111,23 @@ impl RustTchUnet {
         }
     }
 
+    /// How its program runs: the built binary, through the programs' isolation, its panics read.
+    fn runner<'a>(
+        &'a self,
+        workspace: &'a Workspace,
+        program: &BuiltProgram,
+        timeout: Duration,
+        hidden: &'a [(&'a Path, &'a str)],
+    ) -> Runner<'a> {
+        Runner {
+            command: program_spec(program, workspace.root(), timeout),
+            isolation: &self.isolation,
+            root: workspace.root(),
+            hidden,
+            classify: classify_run,
+        }
+    }
+
     /// The same target with another time limit for builds.
     pub fn with_build_timeout(mut self, timeout: Duration) -> Self {
         self.build_timeout = timeout;
@@ -140,26 +157,12 @@ impl Trainer for RustTchUnet {
         epochs: Option<u32>,
         timeout: Duration,
     ) -> TrainStep {
-        let mut spec = program_spec(program, workspace.root(), timeout)
-            .arg("train")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--out-dir")
-            .arg(out_dir);
-        if let Some(epochs) = epochs {
-            spec = spec.arg("--epochs").arg(epochs.to_string());
-        }
-        let folders = StepFolders {
-            read: &[data_dir],
-            write: out_dir,
-        };
-        step(
-            &self.isolation,
-            spec,
-            workspace.root(),
-            &self.hidden(),
-            folders,
-            classify_run,
+        let hidden = self.hidden();
+        train_step(
+            self.runner(workspace, program, timeout, &hidden),
+            data_dir,
+            out_dir,
+            epochs,
         )
     }
 
@@ -172,30 +175,12 @@ impl Trainer for RustTchUnet {
         pred_dir: &Path,
         timeout: Duration,
     ) -> TrainStep {
-        let spec = program_spec(program, workspace.root(), timeout)
-            .arg("predict")
-            .arg("--weights")
-            .arg(out_dir.join(WEIGHTS_FILE))
-            .arg("--images-dir")
-            .arg(images_dir)
-            .arg("--out-dir")
-            .arg(pred_dir);
-        // The weights' folder stays writable: its files belong to the uid `train` ran as.
-        let isolation = match Some(out_dir).filter(|dir| !dir.starts_with(workspace.root())) {
-            Some(dir) => self.isolation.with_sandbox(|sandbox| sandbox.scratch(dir)),
-            None => self.isolation.clone(),
-        };
-        let folders = StepFolders {
-            read: &[images_dir],
-            write: pred_dir,
-        };
-        step(
-            &isolation,
-            spec,
-            workspace.root(),
-            &self.hidden(),
-            folders,
-            classify_run,
+        let hidden = self.hidden();
+        predict_step(
+            self.runner(workspace, program, timeout, &hidden),
+            &out_dir.join(WEIGHTS_FILE),
+            images_dir,
+            pred_dir,
         )
     }
 
