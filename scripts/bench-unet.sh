@@ -62,7 +62,7 @@ say "machine: $(nproc) cores, $(uname -m), load average $(cut -d' ' -f1-3 /proc/
 say "harness commit: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet || echo ' (dirty)')"
 
 (cd "$repo" && cargo build --locked --quiet)
-harness="$repo/target/debug/harness"
+harness="${CARGO_TARGET_DIR:-$repo/target}/debug/harness"
 "$harness" setup >&2
 
 # Build durations of a transcript's build events, in seconds, one per line.
@@ -90,7 +90,7 @@ generate_reference() {
         exit 1
     }
     run_dir=$(ls -dt "$runs"/*/ | head -n1)
-    first_crate=${first_crate:-$gen/reference}
+    first_crate=${first_crate:-$gen/rust-tch-unet/reference-r1}
 }
 
 if wants build || wants throughput || wants chase; then
@@ -99,7 +99,7 @@ if wants build || wants throughput || wants chase; then
         say "## per-iteration build of a new generated crate (the reference crate, $(cat "$repo"/reference/unet-tch/src/*.rs | wc -l) lines)"
         for i in 1 2 3; do
             generate_reference "$i"
-            say "warm build $i: $(build_seconds "$run_dir/transcript.yaml" | tr '\n' ' ')s (shared warm target)"
+            say "warm build $i: $(build_seconds "$run_dir/transcript.yaml" | tr '\n' ' ')s (shared warm target; load average $(cut -d' ' -f1 /proc/loadavg))"
         done
         if [ "$cold" = 1 ]; then
             cold_crate="$out/cold-crate"

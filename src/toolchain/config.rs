@@ -8,6 +8,21 @@ use super::libtorch::Libtorch;
 /// Where the harness-owned cargo configuration goes, relative to a crate's root.
 pub const CARGO_CONFIG_PATH: &str = ".cargo/config.toml";
 
+/// Dependencies built at `opt-level = 3` although the others are not: PNG and JPEG decoding,
+/// inflate, deflate and their checksums, whose hot loops are plain functions (not generic), so
+/// they are compiled once, in the warm build. Each is in the warm build's graph (`warm.lock`),
+/// so cargo never warns of a profile naming a package it does not know.
+const HOT_LOOPS: &[&str] = &[
+    "png",
+    "fdeflate",
+    "miniz_oxide",
+    "flate2",
+    "crc32fast",
+    "simd-adler32",
+    "zune-jpeg",
+    "jpeg-decoder",
+];
+
 /// Everything a generated crate needs to build offline against libtorch, warm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Toolchain {
@@ -48,12 +63,24 @@ impl Toolchain {
     ///   it at run time through an rpath, with no `LD_LIBRARY_PATH`;
     /// - build scripts keep debug info in the dev profile: `cargo check` (which builds them
     ///   that way) then reuses `cargo build`'s torch-sys instead of redoing its C++ build;
-    /// - dependencies are optimised (image decoding at full speed), the crate itself is not, and
-    ///   the package the prompt names (`unet_segmentation`) gets no debug info: the reference
-    ///   crate (1,429 lines) then compiles in about 16 s instead of about 90 s at `opt-level = 1`
-    ///   with debug info, and one smoke epoch took 22 s against 25.6 s (the work is libtorch's).
-    ///   Backtraces are off in every run, so the debug info bought nothing. A crate named
-    ///   otherwise keeps debug info and builds in about 25 s.
+    /// - the crate itself is not optimised (`opt-level = 0`), and nothing has debug info, so
+    ///   cargo strips the program (its default when no unit asks for debug info): the reference
+    ///   U-Net links in 0.3 s instead of 0.7-1.5 s, and its program, which the harness copies
+    ///   and hashes after every build, is 16 MB instead of 242 MB. Backtraces are off in every
+    ///   run, so the debug info bought nothing;
+    /// - dependencies are built at `opt-level = 1`, where rustc shares generic code (at
+    ///   `opt-level = 3` it does not): a crate then links to the generic functions its
+    ///   dependencies already compiled for themselves instead of compiling them again at
+    ///   `opt-level = 0`. `image::open` and `ImageBuffer::save` reach every decoder and encoder
+    ///   of `image`'s default formats, the AV1 encoder (`rav1e`) among them; compiled again, they
+    ///   were most of the reference U-Net's code (1.59 million lines of LLVM IR against 0.56
+    ///   million now; its build in the sandbox took 7.9 s, now 4.2 s), and ran unoptimised (the
+    ///   smoke set now decodes in 0.1 s instead of 0.4 s). The crates with PNG's and JPEG's hot
+    ///   loops (`HOT_LOOPS`) stay at `opt-level = 3`: those loops are not generic, so they cost
+    ///   the crate nothing.
+    ///
+    /// The warm build is keyed by this text (`Toolchain::warm_marker`), so a change here
+    /// rebuilds it.
     pub fn cargo_config(&self) -> String {
         let libtorch = toml_string(&self.libtorch.dir);
         let lib_dir = self.libtorch_lib_dir();
@@ -84,18 +111,21 @@ LIBTORCH_STATIC = {{ value = "0", force = true }}
 
 [profile.dev]
 opt-level = 0
-
-[profile.dev.package.unet_segmentation]
 debug = false
 
 [profile.dev.package."*"]
-opt-level = 3
-
+opt-level = 1
+debug = false
+{hot_loops}
 [profile.dev.build-override]
 debug = true
 "#,
             vendor = toml_string(&self.vendor_dir),
             target = toml_string(&self.target_dir),
+            hot_loops = HOT_LOOPS
+                .iter()
+                .map(|name| format!("\n[profile.dev.package.{name}]\nopt-level = 3\n"))
+                .collect::<String>(),
         )
     }
 }
@@ -160,6 +190,18 @@ mod tests {
         assert!(text.contains(r#"LIBTORCH = { value = "/opt/torch", force = true }"#));
         assert!(text.contains("-Wl,-rpath,/opt/torch/lib"));
         assert!(!text.contains(r#"target-dir = "/c/target""#), "{text}");
+    }
+
+    #[test]
+    fn every_package_kept_at_full_speed_is_in_the_warm_builds_graph() {
+        // Cargo warns about a profile naming a package that is not in the graph.
+        let lock = crate::toolchain::WARM_LOCK;
+        for name in HOT_LOOPS {
+            assert!(
+                lock.contains(&format!("name = \"{name}\"\n")),
+                "{name} is not in warm.lock"
+            );
+        }
     }
 
     #[test]

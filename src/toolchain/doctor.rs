@@ -63,18 +63,19 @@ pub fn diagnose(cache: &Path, user_libtorch: Option<&Path>, smoke: bool) -> Vec<
     let mut findings = Vec::new();
     let apt = |packages: &str| format!("apt-get install {packages} (Debian/Ubuntu)");
 
-    findings.push(match rustc_identity() {
+    match rustc_identity() {
         Ok(identity) => {
             let line = identity.lines().next().unwrap_or_default().to_string();
-            finding("rust", Health::Ok, line, None)
+            findings.push(finding("rust", Health::Ok, line, None));
+            findings.push(linker(&identity));
         }
-        Err(error) => finding(
+        Err(error) => findings.push(finding(
             "rust",
             Health::Missing,
             error.to_string(),
             Some("install Rust with rustup".to_string()),
-        ),
-    });
+        )),
+    }
     findings.push(tool(
         "c++ compiler",
         "c++",
@@ -378,6 +379,43 @@ fn python_env_findings(cache: &Path) -> Vec<Finding> {
     findings
 }
 
+/// Which linker generated crates get, from `rustc -vV`: the harness's cargo configuration names
+/// none, so rustc's default links. On x86_64 Linux that is rustc's own `rust-lld` from Rust
+/// 1.90 on (the reference U-Net links in about 0.3 s); before, the system's `cc` with GNU ld
+/// (about 1.5 s), which works but is slower: a note, never a missing piece.
+fn linker(rustc_identity: &str) -> Finding {
+    let field = |name: &str| {
+        rustc_identity
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_default()
+    };
+    let (host, release) = (field("host:"), field("release:"));
+    let mut numbers = release.split(['.', '-']).map(|n| n.parse::<u32>().ok());
+    let version = (numbers.next().flatten(), numbers.next().flatten());
+    let own_lld = host == "x86_64-unknown-linux-gnu"
+        && matches!(version, (Some(major), Some(minor)) if (major, minor) >= (1, 90));
+    if own_lld {
+        finding(
+            "linker",
+            Health::Ok,
+            format!("rust-lld, rustc {release}'s own (its default on {host})"),
+            None,
+        )
+    } else {
+        finding(
+            "linker",
+            Health::Note,
+            format!(
+                "rustc {release} on {host} links with the system's cc (GNU ld): each build of a \
+                 generated crate links about a second slower than with rustc's own rust-lld"
+            ),
+            Some("rustup update (Rust 1.90 or later links with rust-lld on x86_64 Linux)".into()),
+        )
+    }
+}
+
 /// Runs a tool's version query: `Ok` with its first line, or `absent` with the fix.
 fn tool(
     piece: &'static str,
@@ -464,5 +502,29 @@ mod tests {
             .as_deref()
             .unwrap()
             .contains(&old.display().to_string()));
+    }
+
+    fn identity(release: &str, host: &str) -> String {
+        format!("rustc {release} (abc 2026-04-14)\nbinary: rustc\nhost: {host}\nrelease: {release}\nLLVM version: 22.1.0\n")
+    }
+
+    #[test]
+    fn the_linker_is_rustcs_own_lld_from_1_90_on_x86_64_linux() {
+        let linux = "x86_64-unknown-linux-gnu";
+        for release in ["1.90.0", "1.95.0", "1.96.0-nightly", "2.0.0"] {
+            let found = linker(&identity(release, linux));
+            assert_eq!(found.health, Health::Ok, "{release}: {}", found.detail);
+            assert!(found.detail.contains("rust-lld"), "{}", found.detail);
+        }
+        for (release, host) in [
+            ("1.89.0", linux),
+            ("1.88.0", linux),
+            ("1.95.0", "aarch64-unknown-linux-gnu"),
+            ("garbled", linux),
+        ] {
+            let found = linker(&identity(release, host));
+            assert_eq!(found.health, Health::Note, "{release} {host}");
+            assert!(found.fix.is_some());
+        }
     }
 }

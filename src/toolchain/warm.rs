@@ -86,7 +86,13 @@ impl Toolchain {
         let warm_dir = self.warm_dir();
         write_warm_crate(&warm_dir, Some(&self.cargo_config()))?;
         let marker_path = self.target_dir.join(super::install::MARKER);
-        if marker_path.exists() {
+        let old_marker = std::fs::read_to_string(&marker_path).unwrap_or_default();
+        if shares_no_unit(&old_marker, &self.warm_marker(rustc)) {
+            // Every unit's hash changes with the configuration or the compiler, and cargo never
+            // removes units: the old ones would stay beside the new, gigabytes of them.
+            std::fs::remove_dir_all(&self.target_dir)
+                .map_err(ToolchainError::io("remove", &self.target_dir))?;
+        } else if marker_path.exists() {
             std::fs::remove_file(&marker_path)
                 .map_err(ToolchainError::io("remove", &marker_path))?;
         }
@@ -189,6 +195,22 @@ impl Toolchain {
         let build = started.elapsed();
         Ok((dir, build, parse_artifacts(&output.stdout)))
     }
+}
+
+/// Whether a finished warm build with marker `old` was made with another cargo configuration or
+/// another compiler than `new` says: then none of its units can be reused. An absent or
+/// unfinished build (no marker: an interrupted pre-warm) is kept, and so is one whose allow-list
+/// alone changed (most of its units are still good).
+fn shares_no_unit(old: &str, new: &str) -> bool {
+    let line = |marker: &str, key: &str| {
+        marker
+            .lines()
+            .find(|line| line.starts_with(key))
+            .map(str::to_string)
+    };
+    ["config ", "rustc "]
+        .iter()
+        .any(|key| matches!((line(old, key), line(new, key)), (Some(was), Some(now)) if was != now))
 }
 
 /// What the smoke check measured.
@@ -330,6 +352,22 @@ mod tests {
         assert!(
             pinned.ends_with("\n[dependencies.harness-warm]\npath = \"/c/warm\"\n"),
             "{pinned}"
+        );
+    }
+
+    #[test]
+    fn a_warm_build_made_another_way_is_removed_only_when_nothing_is_reusable() {
+        let marker = |config: &str, lock: &str, rustc: &str| {
+            format!("warm build\nconfig sha256:{config}\nmanifest sha256:m\nlock sha256:{lock}\nrustc sha256:{rustc}\n")
+        };
+        let now = marker("c1", "l1", "r1");
+        assert!(shares_no_unit(&marker("c0", "l1", "r1"), &now));
+        assert!(shares_no_unit(&marker("c1", "l1", "r0"), &now));
+        assert!(!shares_no_unit(&marker("c1", "l0", "r1"), &now));
+        assert!(!shares_no_unit(&now, &now));
+        assert!(
+            !shares_no_unit("", &now),
+            "an interrupted pre-warm is resumed"
         );
     }
 
