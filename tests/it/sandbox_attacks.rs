@@ -3,7 +3,8 @@
 //! paths or by `Sandbox::run`; each attack must be contained. Where bubblewrap is missing, each
 //! test says SKIPPED and checks nothing (`support::skip`); under `CI` that is a failure, since
 //! CI installs it. The attack on the shared build cache is in `shared_cache.rs`; a target's
-//! secret-named variables, in `secret_env.rs`.
+//! secret-named variables, in `secret_env.rs`; the bombs written in Python and run as the Python
+//! target runs them, in `python.rs`.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -25,6 +26,7 @@ use crate::support::harness::Harness;
 use crate::support::openai_server::{OpenAiServer, Scripted};
 use crate::support::skip::{skip, Needs};
 
+mod python;
 mod secret_env;
 mod shared_cache;
 
