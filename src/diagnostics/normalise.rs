@@ -14,7 +14,10 @@
 //! - durations (`1.23s`, `15ms`, `2.5 µs`, `12 seconds`) -> `<duration>`;
 //! - a progress bar's clock and rate as tqdm prints them (`[00:02<00:05, 1.23it/s]`, with any
 //!   postfix such as `loss=0.0815`) -> `[<progress>]`: Python programs print them to stderr
-//!   right before a traceback.
+//!   right before a traceback;
+//! - notices printed only when the machine is slow are removed with their line: matplotlib's
+//!   `Matplotlib is building the font cache; this may take a moment.` (a timer prints it when
+//!   building the cache in the sandbox's fresh home folder takes over 5 seconds).
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -44,6 +47,9 @@ static DURATION: LazyLock<Regex> = LazyLock::new(|| {
     pattern(r"\b\d+(?:\.\d+)? ?(?:ns|µs|μs|us|ms|s|secs?|seconds?|mins?|minutes?)\b")
 });
 
+static SLOW_MACHINE_NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    pattern(r"(?m)^Matplotlib is building the font cache; this may take a moment\.\r?(?:\n|$)")
+});
 static PROGRESS_CLOCK: LazyLock<Regex> =
     LazyLock::new(|| pattern(r"\[(?:\d+:)?\d{2}:\d{2}<(?:(?:\d+:)?\d{2}:\d{2}|\?), [^\]\n]*\]"));
 
@@ -82,6 +88,7 @@ pub fn normalise(text: &str, replacements: &[(&Path, &str)]) -> String {
     let text = ADDRESS.replace_all(&text, "0x…");
     let text = DURATION.replace_all(&text, "<duration>");
     let text = PROGRESS_CLOCK.replace_all(&text, "[<progress>]");
+    let text = SLOW_MACHINE_NOTICE.replace_all(&text, "");
     text.into_owned()
 }
 
@@ -227,6 +234,15 @@ mod tests {
         assert_eq!(
             normalise(text, &[]),
             "Epoch 1 train:   0%|          | 0/2 [<progress>]\nTesting: 100%|##| 32/32 [<progress>]\n  File \"src/main.rs:12:30\""
+        );
+    }
+
+    #[test]
+    fn notices_of_a_slow_machine_are_removed_with_their_line() {
+        let text = "Matplotlib is building the font cache; this may take a moment.\nTraceback (most recent call last):\n  File \"main.py\", line 3\nprint('Matplotlib is building the font cache; this may take a moment.')";
+        assert_eq!(
+            normalise(text, &[]),
+            "Traceback (most recent call last):\n  File \"main.py\", line 3\nprint('Matplotlib is building the font cache; this may take a moment.')"
         );
     }
 

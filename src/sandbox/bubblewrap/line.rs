@@ -76,8 +76,11 @@ impl Line {
         }
     }
 
-    /// The pieces of `/etc` that the dynamic loader, `cc` and the linker read. Not `passwd`,
-    /// not `hosts`, not `resolv.conf`: nothing the build needs, nothing about the machine.
+    /// The pieces of `/etc` that the dynamic loader, `cc` and the linker read, and fontconfig's
+    /// configuration (plotting libraries find fonts through it: without it matplotlib's font
+    /// cache prints `Fontconfig error: Cannot load default config file` into every Python
+    /// program's errors, which misled an LLM into fixing fonts). Not `passwd`, not `hosts`, not
+    /// `resolv.conf`: nothing the build needs, nothing about the machine.
     pub(super) fn etc(&mut self) {
         self.push("--perms").push("0755").push("--dir").push("/etc");
         self.made.push(PathBuf::from("/etc"));
@@ -86,6 +89,7 @@ impl Line {
             "/etc/ld.so.conf",
             "/etc/ld.so.conf.d",
             "/etc/alternatives",
+            "/etc/fonts",
         ] {
             self.push("--ro-bind-try").push(piece).push(piece);
         }

@@ -3,7 +3,8 @@
 //! read-only (`PythonTorchUnet::new`), as a training phase (the target's smoke run is one), under
 //! the suite's small limits. A fork bomb stops at the process limit and its children die with the
 //! sandbox; a memory bomb is killed by the cgroup; filling the folder stops at the disk limit.
-//! The escapes (network, keys, files outside) go through the whole harness in
+//! One thing a program needs is checked too: matplotlib finds the fonts without an error. The
+//! escapes (network, keys, files outside) go through the whole harness in
 //! `python_target.rs`. Needs the environment (`HARNESS_PYTHON_TESTS=1`) and bubblewrap.
 
 use std::path::PathBuf;
@@ -189,5 +190,32 @@ fn a_python_program_filling_its_folder_is_stopped_at_the_disk_limit() {
         used < 800 << 20,
         "stopped well before the end: {} MiB",
         used >> 20
+    );
+}
+
+/// Not an attack: what a plotting program needs from the sandbox. matplotlib's font cache runs
+/// `fc-list`, which reads fontconfig's configuration in `/etc/fonts`; without it every Python
+/// program's errors began with `Fontconfig error: Cannot load default config file`, and an LLM
+/// set about fixing fonts instead of its own error.
+#[test]
+fn matplotlib_builds_its_font_cache_without_a_fontconfig_error() {
+    let Some((sandbox, python)) = python_sandbox() else {
+        return;
+    };
+    let scene = Scene::new();
+    let spec = ProcessSpec::new(python, &scene.krate)
+        .arg("-c")
+        .arg("import matplotlib.font_manager as fm; print('FONTS', len(fm.fontManager.ttflist))")
+        .timeout(Duration::from_secs(120))
+        .output_cap(1 << 20);
+    let run = sandbox
+        .run(&spec, Phase::Train)
+        .unwrap_or_else(|e| panic!("the sandbox starts: {e}"));
+    assert!(run.output.success(), "{:?}", run.output);
+    assert!(run.output.stdout.contains("FONTS "), "{:?}", run.output);
+    assert!(
+        !run.output.stderr.contains("Fontconfig"),
+        "{}",
+        run.output.stderr
     );
 }
