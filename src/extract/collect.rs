@@ -14,6 +14,13 @@ pub(super) fn collect_files(
 ) -> Extraction {
     let mut files: Vec<ExtractedFile> = Vec::new();
     let mut notes = Vec::new();
+    let named: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| match t {
+            Some(Target::Named(path) | Target::Guessed { path, .. }) => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
     // Path -> (index in `files`, number of the block that provided it).
     let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
     for (block, target) in blocks.iter().zip(targets) {
@@ -43,6 +50,14 @@ pub(super) fn collect_files(
             }
             None => continue,
         };
+        let spelled = expected_spelling(path, expected, &named);
+        if let Some(spelled) = spelled {
+            notes.push(format!(
+                "{} names {path}; it was taken as {spelled}, the file the target asks for, which differs from it only in letter case",
+                block.describe()
+            ));
+        }
+        let path = &spelled.map_or_else(|| path.clone(), str::to_owned);
         if !block.terminated && block.body.is_empty() {
             notes.push(format!(
                 "{} for {path} is empty and not closed; skipped",
@@ -81,4 +96,14 @@ pub(super) fn collect_files(
         }
     }
     Extraction { files, notes }
+}
+
+/// The expected file that `path` names in another letter case (`Dataset.py` for `dataset.py`, as
+/// a title-cased heading writes it), when no block gives that file under its own name: the
+/// prompt names it, so the reply's code imports it so (methodology C5).
+fn expected_spelling<'a>(path: &str, expected: &[&'a str], named: &[&str]) -> Option<&'a str> {
+    expected
+        .iter()
+        .find(|e| **e != path && e.eq_ignore_ascii_case(path) && !named.contains(e))
+        .copied()
 }

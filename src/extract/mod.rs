@@ -42,7 +42,9 @@
 //! that `nn.Module` or `e.g.` in prose are not taken for files; any expected path is always
 //! accepted. `./` and `.` components are dropped and backslashes become `/`. A bare file name that
 //! is the name of exactly one expected file becomes that file (`main.rs` -> `src/main.rs`); a path
-//! with an explicit directory is kept as written.
+//! with an explicit directory is kept as written. A path that is an expected file in another
+//! letter case (`Dataset.py`, from a title-cased heading) becomes that file, with a note, unless
+//! another block gives the file under its own name.
 //!
 //! Refused, with a note: absolute paths, paths with a `..` component, anything under `.cargo/`,
 //! `target/` or `.git/`, and `Cargo.lock`. The harness owns those.

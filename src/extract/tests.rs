@@ -818,3 +818,35 @@ fn rust_code_with_a_package_line_in_a_string_is_not_a_manifest_and_two_mains_sta
         Err(ExtractError::UnparseableFiles { .. })
     ));
 }
+
+/// The Python target's files, as its prompt names them.
+const PYTHON: &[&str] = &["dataset.py", "model.py", "train.py", "main.py"];
+
+#[test]
+fn a_title_cased_label_is_taken_as_the_expected_file_it_spells() {
+    // As Qwen2.5-Coder 1.5B wrote its Python files: headings in title case over code that
+    // imports `dataset` and `model`.
+    let reply = "### Dataset.py\n```python\nclass ImageDataset:\n    pass\n```\n\n### Model.py\n```python\nclass UNet:\n    pass\n```\n\n### main.py\n```python\nfrom dataset import ImageDataset\nfrom model import UNet\n```\n\n### Notes.py\n```python\nx = 1\n```\n";
+    let extraction = extract(reply, PYTHON);
+    assert_eq!(
+        paths(&extraction),
+        ["dataset.py", "model.py", "main.py", "Notes.py"]
+    );
+    assert!(
+        notes_mention(&extraction, "names Dataset.py; it was taken as dataset.py"),
+        "{extraction:#?}"
+    );
+    assert!(extraction.files.iter().all(|f| !f.guessed));
+}
+
+#[test]
+fn a_name_in_another_case_stays_as_written_when_a_block_gives_the_expected_file_too() {
+    let reply = "```python dataset.py\nA = 1\n```\n\n```python Dataset.py\nB = 2\n```\n";
+    let extraction = extract(reply, PYTHON);
+    assert_eq!(paths(&extraction), ["dataset.py", "Dataset.py"]);
+    assert_eq!(extraction.files[0].content, "A = 1\n");
+    assert!(
+        !notes_mention(&extraction, "letter case"),
+        "{extraction:#?}"
+    );
+}
