@@ -121,6 +121,11 @@ fn a_fixture_conversation_through_the_python_target_is_classified_round_by_round
     // The feedback is the error as it was printed (the study's), with no path of this machine.
     let requests = std::fs::read_to_string(run.join("transcript.yaml")).unwrap();
     assert!(requests.contains("ModuleNotFoundError: No module named 'cv2'"));
+    // Without the check's own frames or importlib's in front of the program's.
+    for frame in ["File \"<string>\"", "importlib", "import_module"] {
+        assert!(!requests.contains(frame), "{frame} in {requests}");
+    }
+    assert!(requests.contains("File \"dataset.py\", line 1, in <module>"));
     assert!(!requests.contains(&harness.root().to_string_lossy().to_string()));
     // Strict replay re-executes every round and finds the same outcomes.
     let replay = harness.run(&["replay"]).expect_code(0);
