@@ -7,7 +7,7 @@ set -euo pipefail
 n="${1:-4}"
 delay="${2:-5}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-harness="$repo/target/debug/harness"
+harness="${CARGO_TARGET_DIR:-$repo/target}/debug/harness"
 [[ -x "$harness" ]] || (cd "$repo" && cargo build --locked --quiet)
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -28,9 +28,9 @@ prepare)
     dir=${2:-$repo/target/gpu-bench}
     scratch=$(mktemp -d -t gpu-bench.XXXXXX)
     (cd "$repo" && cargo build --locked --quiet)
-    "$repo/target/debug/harness" generate --llm reference --target rust-tch-unet \
+    "${CARGO_TARGET_DIR:-$repo/target}/debug/harness" generate --llm reference --target rust-tch-unet \
         --runs-dir "$scratch/runs" --generated-dir "$scratch/generated" >&2
-    program=$(find "$scratch/generated/reference/target/harness-programs" -type f -perm -u+x | sort | tail -n1)
+    program=$(find "$scratch/generated/rust-tch-unet/reference-r1/target/harness-programs" -type f -perm -u+x | sort | tail -n1)
     mkdir -p "$dir"
     cp "$program" "$dir/unet_segmentation"
     cp "$repo/reference/unet-torch/unet.py" "$dir/unet.py"
