@@ -3,6 +3,7 @@
 //! `--require-hashes --no-deps` from those files alone, and the staging path in its scripts
 //! rewritten to the final one. Every command runs through the execution layer.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -52,6 +53,30 @@ fn pip(env: &Path, cwd: &Path, tmp: &Path) -> ProcessSpec {
         .output_cap(256 << 10)
 }
 
+/// `pip COMMAND` held to the lock: every file's hash checked, no dependency resolved beyond
+/// it, wheels only, no cache, no progress bar; then `extra` and the lock file.
+fn pip_locked(
+    env: &Path,
+    wheels: &Path,
+    tmp: &Path,
+    command: &str,
+    extra: &[&OsStr],
+    lock_file: &Path,
+) -> ProcessSpec {
+    let spec = pip(env, wheels, tmp).arg(command);
+    extra
+        .iter()
+        .fold(spec, |spec, arg| spec.arg(arg))
+        .arg("--require-hashes")
+        .arg("--no-deps")
+        .arg("--only-binary=:all:")
+        .arg("--no-cache-dir")
+        .arg("--progress-bar")
+        .arg("off")
+        .arg("-r")
+        .arg(lock_file)
+}
+
 /// Downloads every locked wheel into `wheels`: `pip download --require-hashes --no-deps`,
 /// so pip takes exactly the locked file of each package and checks its hash.
 pub fn download(
@@ -60,18 +85,14 @@ pub fn download(
     wheels: &Path,
     tmp: &Path,
 ) -> Result<ProcessOutput, ToolchainError> {
-    let spec = pip(env, wheels, tmp)
-        .arg("download")
-        .arg("--require-hashes")
-        .arg("--no-deps")
-        .arg("--only-binary=:all:")
-        .arg("--no-cache-dir")
-        .arg("--progress-bar")
-        .arg("off")
-        .arg("--dest")
-        .arg(wheels)
-        .arg("-r")
-        .arg(lock_file);
+    let spec = pip_locked(
+        env,
+        wheels,
+        tmp,
+        "download",
+        &[OsStr::new("--dest"), wheels.as_os_str()],
+        lock_file,
+    );
     run_checked(&spec, "pip download --require-hashes -r python-env.lock")
 }
 
@@ -116,19 +137,18 @@ pub fn install(
     wheels: &Path,
     tmp: &Path,
 ) -> Result<ProcessOutput, ToolchainError> {
-    let spec = pip(env, wheels, tmp)
-        .arg("install")
-        .arg("--no-index")
-        .arg("--find-links")
-        .arg(wheels)
-        .arg("--require-hashes")
-        .arg("--no-deps")
-        .arg("--only-binary=:all:")
-        .arg("--no-cache-dir")
-        .arg("--progress-bar")
-        .arg("off")
-        .arg("-r")
-        .arg(lock_file);
+    let spec = pip_locked(
+        env,
+        wheels,
+        tmp,
+        "install",
+        &[
+            OsStr::new("--no-index"),
+            OsStr::new("--find-links"),
+            wheels.as_os_str(),
+        ],
+        lock_file,
+    );
     run_checked(
         &spec,
         "pip install --require-hashes --no-deps -r python-env.lock",
